@@ -1,0 +1,95 @@
+"""Self-checks for the exercises of the book.
+
+Each exercise has an id such as ``"2.1.1"`` (chapter.section.number). A reader writes a
+solution and calls::
+
+    from gdlutils.exercises import check
+    check("2.1.1", my_function)
+
+which prints a pass message, or on failure a hint saying which property failed on which
+input, without giving the answer away; it returns ``True`` or ``False``. The checks of chapter
+``k`` live in ``gdlutils.exercises.ch{k}``; each registers itself with :func:`exercise`.
+
+Introduced in: Welcome (how to use this book).
+"""
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import Any, Callable
+
+__all__ = ["check", "exercise", "ExerciseFailure", "list_exercises"]
+
+
+class ExerciseFailure(AssertionError):
+    """Raised inside a checker with a hint for the reader (never the answer)."""
+
+
+@dataclass(frozen=True)
+class _Exercise:
+    id: str
+    title: str
+    checker: Callable[[Any], Any]
+
+
+_REGISTRY: dict[str, _Exercise] = {}
+
+
+def exercise(id: str, title: str) -> Callable:
+    """Decorator that registers ``checker(answer)`` as the self-check of exercise ``id``.
+
+    The checker raises :class:`ExerciseFailure` with a hint when the answer is wrong, and may
+    return a short string to print on success.
+    """
+
+    def register(checker: Callable[[Any], Any]) -> Callable[[Any], Any]:
+        if id in _REGISTRY and _REGISTRY[id].checker is not checker:
+            raise ValueError(f"exercise {id} is registered twice")
+        _REGISTRY[id] = _Exercise(id, title, checker)
+        return checker
+
+    return register
+
+
+def _load_chapter(id: str) -> None:
+    chapter = id.split(".", 1)[0]
+    try:
+        importlib.import_module(f"{__name__}.ch{int(chapter)}")
+    except (ValueError, ModuleNotFoundError):
+        pass
+
+
+def list_exercises() -> dict[str, str]:
+    """All registered exercises: ``{id: title}`` (loads every chapter's checks)."""
+    import pkgutil
+
+    for m in pkgutil.iter_modules(__path__):
+        if m.name.startswith("ch"):
+            importlib.import_module(f"{__name__}.{m.name}")
+    return {k: v.title for k, v in sorted(_REGISTRY.items())}
+
+
+def check(id: str, answer: Any, *, quiet: bool = False) -> bool:
+    """Check a reader's answer to exercise ``id``; print the verdict and return it.
+
+    Exceptions raised by the reader's own code are reported as a failure with their message,
+    not re-raised, so one wrong attempt does not stop a notebook.
+    """
+    if id not in _REGISTRY:
+        _load_chapter(id)
+    if id not in _REGISTRY:
+        raise KeyError(f"no exercise {id!r}; known: {', '.join(sorted(list_exercises())) or 'none'}")
+    ex = _REGISTRY[id]
+    try:
+        message = ex.checker(answer)
+    except ExerciseFailure as failure:
+        if not quiet:
+            print(f"✗ Exercise {id} ({ex.title}): not yet.\n  {failure}")
+        return False
+    except Exception as error:  # the reader's code raised
+        if not quiet:
+            print(f"✗ Exercise {id} ({ex.title}): your code raised {type(error).__name__}: {error}")
+        return False
+    if not quiet:
+        print(f"✓ Exercise {id} ({ex.title}): passed." + (f" {message}" if message else ""))
+    return True
