@@ -90,6 +90,7 @@ _COMMON3D = "https://github.com/alecjacobson/common-3d-test-models/raw/8a4f864/d
 _ODEDSTEIN = "https://github.com/odedstein/meshes/raw/8352132/objects/"
 _STANFORD = "The Stanford 3D Scanning Repository, Stanford Computer Graphics Laboratory"
 
+#: Every data file the book reads, keyed by its path below :func:`data_home`.
 REGISTRY: dict[str, DataFile] = {}
 for _name, _sums in _PLANETOID_SUMS.items():
     for _suffix, _sum in _sums.items():
