@@ -22,8 +22,10 @@ $(STAMP): requirements.txt pyproject.toml
 book: $(STAMP)
 	$(BIN)/jupyter-book build . -W -n --keep-going
 
+# The tests run on $(JOBS) worker processes; each (and every notebook kernel it starts)
+# uses one BLAS/OpenMP thread, so the workers do not fight over the cores.
 test: $(STAMP)
-	$(BIN)/python -m pytest -n $(JOBS) --dist loadscope --nbval-lax --nbval-current-env --durations=20
+	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python -m pytest -n $(JOBS) --dist loadscope --nbval-lax --nbval-current-env --durations=20
 
 clean:
 	rm -rf _build
