@@ -10,6 +10,21 @@ function ``rho(g, x)`` returning the transformed signal :math:`\\rho(g)x`.
 
 and :func:`check_invariance` the same with :math:`\\rho_{\\text{out}}(g) = \\mathrm{id}`.
 
+What is here:
+
+- finite groups: :class:`CyclicGroup` :math:`C_n`, :class:`DihedralGroup` :math:`D_n`,
+  :class:`SymmetricGroup` :math:`S_n`, :class:`PermutationGroup` (e.g.
+  :func:`automorphism_group` of a graph), :class:`TranslationGroup2D`, :class:`P4Group`
+  (p4 and p4m on the square torus); sampled continuous groups :class:`SO2`, :class:`SO3`;
+- actions on images (:func:`rotate_image` for :math:`C_4`, :func:`act_on_image` for
+  :math:`D_4`, :func:`translate_image`) and on point clouds (:func:`rotate_points`);
+- group tables and axioms (:func:`cayley_table`, :func:`check_group_axioms`), representations
+  (:func:`regular_representation`, :func:`regular_action`, :func:`permutation_matrix`,
+  :func:`check_homomorphism`) and the irreducible representations of :math:`C_n`
+  (:func:`cyclic_irrep`, :func:`dft_matrix`);
+- the numerical symmetry checks :func:`check_equivariance`, :func:`check_invariance`, with
+  their :class:`SymmetryReport` and :class:`EquivarianceError`.
+
 Introduced in: 3.1 (symmetries, representations and invariance); used in every chapter after.
 """
 from __future__ import annotations
@@ -29,6 +44,27 @@ __all__ = [
     "check_equivariance",
     "check_invariance",
     "group_elements",
+    "DihedralGroup",
+    "TranslationGroup2D",
+    "P4Group",
+    "rotate_image",
+    "act_on_image",
+    "translate_image",
+    "SO2",
+    "SO3",
+    "quaternion_to_matrix",
+    "rotate_points",
+    "element_index",
+    "cayley_table",
+    "check_group_axioms",
+    "regular_representation",
+    "regular_action",
+    "PermutationGroup",
+    "automorphism_group",
+    "permutation_matrix",
+    "check_homomorphism",
+    "cyclic_irrep",
+    "dft_matrix",
 ]
 
 Action = Callable[[Any, Any], Any]
@@ -205,16 +241,19 @@ class SymmetryReport:
         return [(g, e) for g, e in self.errors if not e <= self.tolerance]
 
     def __str__(self) -> str:
-        status = "PASSED" if self.passed else "FAILED"
+        what = "cases" if self.kind == "homomorphism" else "group elements"
+        if self.passed:
+            head = f"PASSED on all {len(self.errors)} {what}"
+        else:
+            head = f"FAILED on {len(self.failures)} of {len(self.errors)} {what}"
         lines = [
-            f"{self.kind} check of {self.name}: {status} on {len(self.errors) - len(self.failures)}"
-            f"/{len(self.errors)} group elements",
+            f"{self.kind} check of {self.name}: {head}",
             f"  max error {self.max_error:.3e} (relative {self.relative_error:.3e}); "
             f"tolerance {self.tolerance:.3e} = atol {self.atol:.1e} + rtol {self.rtol:.1e} x |f(x)| {self.scale:.3e}",
         ]
         worst = sorted(self.errors, key=lambda t: -t[1] if math.isfinite(t[1]) else -math.inf)[:5]
         if not self.passed:
-            lines.append("  worst elements:")
+            lines.append("  worst " + ("cases (g, h):" if self.kind == "homomorphism" else "elements:"))
             for g, e in worst:
                 lines.append(f"    g = {_short(g)}: error {e:.3e}")
         return "\n".join(lines)
@@ -338,3 +377,773 @@ def _check(kind, f, group, x, rho_in, rho_out, atol, rtol, samples, seed, raise_
     if raise_error and not report.passed:
         raise EquivarianceError(report)
     return report
+
+
+# ---------------------------------------------------------------------------------------------
+# Dihedral groups, the point groups C4 / D4 acting on images, translations and p4 / p4m
+# ---------------------------------------------------------------------------------------------
+
+
+def _check_image(x, what: str) -> None:
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{what} expects a torch.Tensor of shape (..., H, W), got {type(x).__name__}")
+    if x.dim() < 2:
+        raise ValueError(f"{what} expects a tensor of shape (..., H, W), got shape {tuple(x.shape)}")
+
+
+def _check_square(x, what: str) -> None:
+    _check_image(x, what)
+    if x.shape[-1] != x.shape[-2]:
+        raise ValueError(
+            f"{what}: a quarter turn maps an H x W grid onto itself only when H == W; "
+            f"got shape {tuple(x.shape)} (crop or pad the image to a square)"
+        )
+
+
+def _d_element(g, n: int, what: str) -> tuple[int, int]:
+    try:
+        r, m = g
+    except (TypeError, ValueError):
+        raise TypeError(f"{what}: a dihedral element is a pair (r, m), got {g!r}") from None
+    if int(m) not in (0, 1) or int(m) != m or int(r) != r:
+        raise ValueError(f"{what}: expected (r, m) with integer r and m in {{0, 1}}, got {g!r}")
+    return int(r) % n, int(m)
+
+
+class DihedralGroup:
+    """The dihedral group :math:`D_n` of the :math:`2n` symmetries of a regular :math:`n`-gon.
+
+    An element is a pair ``(r, m)`` with ``r`` in ``0..n-1`` and ``m`` in ``{0, 1}``; it stands
+    for :math:`g = R^r F^m`: first the reflection :math:`F` if ``m == 1`` (the mirror
+    :math:`(x_1, x_2) \\mapsto (-x_1, x_2)`, i.e. flipping an image left-right), then the
+    rotation :math:`R^r` by the angle :math:`2\\pi r / n` counter-clockwise. Since
+    :math:`F R F = R^{-1}`, composition is
+
+    .. math:: (r_1, m_1)(r_2, m_2) = (r_1 + (-1)^{m_1} r_2 \\bmod n,\\; m_1 + m_2 \\bmod 2).
+
+    :math:`D_4` is the symmetry group of the square (pixel grid): it acts on images by
+    :func:`act_on_image`; :math:`C_4 \\subset D_4` is the subgroup ``m = 0``.
+
+    Introduced in: 3.1; the point group of p4m in 5.2.
+    """
+
+    def __init__(self, n: int):
+        if int(n) != n or n < 1:
+            raise ValueError(f"DihedralGroup needs a positive integer n, got {n!r}")
+        self.n = int(n)
+
+    def __repr__(self) -> str:
+        return f"DihedralGroup({self.n})"
+
+    def __len__(self) -> int:
+        return 2 * self.n
+
+    def elements(self) -> list[tuple[int, int]]:
+        """All :math:`2n` elements, rotations first: ``[(0,0), ..., (n-1,0), (0,1), ..., (n-1,1)]``."""
+        return [(r, m) for m in (0, 1) for r in range(self.n)]
+
+    def identity(self) -> tuple[int, int]:
+        """The identity ``(0, 0)``."""
+        return (0, 0)
+
+    def compose(self, g: tuple[int, int], h: tuple[int, int]) -> tuple[int, int]:
+        """The product :math:`gh` ("first h, then g"): :math:`(r_1 + (-1)^{m_1} r_2,\\; m_1 + m_2)`."""
+        r1, m1 = _d_element(g, self.n, "DihedralGroup.compose")
+        r2, m2 = _d_element(h, self.n, "DihedralGroup.compose")
+        return ((r1 + (-r2 if m1 else r2)) % self.n, (m1 + m2) % 2)
+
+    def inverse(self, g: tuple[int, int]) -> tuple[int, int]:
+        """:math:`g^{-1}`: ``(-r, 0)`` for a rotation; a reflection ``(r, 1)`` is its own inverse."""
+        r, m = _d_element(g, self.n, "DihedralGroup.inverse")
+        return (r, 1) if m else ((-r) % self.n, 0)
+
+    def sample(self, num: int, generator: torch.Generator | None = None) -> list[tuple[int, int]]:
+        """``num`` elements drawn uniformly (with replacement)."""
+        r = torch.randint(self.n, (num,), generator=generator).tolist()
+        m = torch.randint(2, (num,), generator=generator).tolist()
+        return list(zip(r, m))
+
+    def matrix(self, g: tuple[int, int], dtype: torch.dtype = torch.float64) -> torch.Tensor:
+        """The 2x2 orthogonal matrix of ``g`` acting on the plane: :math:`R_{2\\pi r/n}\\,\\mathrm{diag}(-1, 1)^m`.
+
+        Shapes:
+            output: ``(2, 2)``.
+        """
+        r, m = _d_element(g, self.n, "DihedralGroup.matrix")
+        t = 2 * math.pi * r / self.n
+        rot = torch.tensor([[math.cos(t), -math.sin(t)], [math.sin(t), math.cos(t)]], dtype=dtype)
+        flip = torch.tensor([[-1.0, 0.0], [0.0, 1.0]], dtype=dtype)
+        return rot @ flip if m else rot
+
+    def vertices(self, dtype: torch.dtype = torch.float64) -> torch.Tensor:
+        """The vertices :math:`v_k = (-\\sin 2\\pi k/n, \\cos 2\\pi k/n)` of the regular n-gon.
+
+        Vertex 0 sits on the mirror axis (top), so both rotations and the mirror
+        :math:`x_1 \\mapsto -x_1` map vertices to vertices.
+
+        Shapes:
+            output: ``(n, 2)``.
+        """
+        t = 2 * math.pi * torch.arange(self.n, dtype=dtype) / self.n
+        return torch.stack([-torch.sin(t), torch.cos(t)], dim=1)
+
+    def permutation(self, g: tuple[int, int]) -> torch.Tensor:
+        """How ``g`` permutes the vertices of :meth:`vertices`: :math:`g\\,v_k = v_{p[k]}`.
+
+        :math:`p[k] = r + (-1)^m k \\bmod n` (the mirror sends vertex :math:`k` to :math:`-k`).
+        This is the permutation representation of :math:`D_n` on the n vertices.
+
+        Shapes:
+            output: ``(n,)`` integer tensor.
+        """
+        r, m = _d_element(g, self.n, "DihedralGroup.permutation")
+        k = torch.arange(self.n)
+        return (r + (-k if m else k)) % self.n
+
+
+def rotate_image(g: int, x: torch.Tensor) -> torch.Tensor:
+    """Action of :math:`C_4` on images: rotate by ``g`` quarter turns counter-clockwise.
+
+    :math:`(\\rho(g)x) = ` ``torch.rot90(x, g, dims=(-2, -1))``: as displayed with
+    ``imshow`` (row 0 at the top), the picture turns counter-clockwise by :math:`g \\cdot 90°`.
+    It is a group action: ``rotate_image(a, rotate_image(b, x)) == rotate_image(a + b, x)``.
+
+    Shapes:
+        x: ``(..., H, W)`` (any leading batch/channel dims); output: ``(..., W, H)``.
+
+    Introduced in: 3.1; p4 convolutions in 5.2.
+    """
+    _check_image(x, "rotate_image")
+    if int(g) != g:
+        raise TypeError(f"rotate_image: g must be an integer number of quarter turns, got {g!r}")
+    return torch.rot90(x, int(g) % 4, dims=(-2, -1))
+
+
+def act_on_image(g: tuple[int, int], x: torch.Tensor) -> torch.Tensor:
+    """Action of :math:`D_4` on images: ``g = (r, m)`` mirrors left-right if ``m``, then rotates.
+
+    :math:`\\rho(r, m)\\,x = \\mathrm{rot}^r(\\mathrm{flip}^m(x))`, where flip reverses the last
+    (width) dim and rot is :func:`rotate_image`. Consistent with
+    :meth:`gdlutils.groups.DihedralGroup.compose` for ``n = 4``:
+    ``act_on_image(g, act_on_image(h, x)) == act_on_image(D4.compose(g, h), x)``.
+
+    Shapes:
+        x: ``(..., H, W)``; output: ``(..., W, H)`` (H == W for the result to be comparable).
+
+    Introduced in: 3.1; p4m convolutions in 5.2.
+    """
+    _check_image(x, "act_on_image")
+    r, m = _d_element(g, 4, "act_on_image")
+    if m:
+        x = torch.flip(x, dims=(-1,))
+    return torch.rot90(x, r, dims=(-2, -1))
+
+
+def translate_image(g: tuple[int, int], x: torch.Tensor) -> torch.Tensor:
+    """Cyclic translation of images (the torus :math:`\\mathbb{Z}_H \\times \\mathbb{Z}_W`).
+
+    :math:`(\\rho(d_y, d_x)\\,x)_{i,j} = x_{i - d_y,\\, j - d_x}` (indices mod H, W): the content
+    moves ``dy`` rows down and ``dx`` columns right.
+
+    Shapes:
+        x: ``(..., H, W)``; output: same shape.
+
+    Introduced in: 3.1; convolutions in 4.2 and 5.1.
+    """
+    _check_image(x, "translate_image")
+    try:
+        dy, dx = g
+    except (TypeError, ValueError):
+        raise TypeError(f"translate_image: g must be a pair (dy, dx), got {g!r}") from None
+    return torch.roll(x, shifts=(int(dy), int(dx)), dims=(-2, -1))
+
+
+class TranslationGroup2D:
+    """The cyclic translations :math:`\\mathbb{Z}_H \\times \\mathbb{Z}_W` of an H x W image.
+
+    Elements are pairs ``(dy, dx)``; the action is :func:`translate_image`.
+
+    Introduced in: 3.1.
+    """
+
+    def __init__(self, height: int, width: int | None = None):
+        width = height if width is None else width
+        if int(height) != height or int(width) != width or height < 1 or width < 1:
+            raise ValueError(f"TranslationGroup2D needs positive integer sizes, got {height!r}, {width!r}")
+        self.height, self.width = int(height), int(width)
+
+    def __repr__(self) -> str:
+        return f"TranslationGroup2D({self.height}, {self.width})"
+
+    def __len__(self) -> int:
+        return self.height * self.width
+
+    def elements(self) -> list[tuple[int, int]]:
+        return [(dy, dx) for dy in range(self.height) for dx in range(self.width)]
+
+    def identity(self) -> tuple[int, int]:
+        return (0, 0)
+
+    def compose(self, g: tuple[int, int], h: tuple[int, int]) -> tuple[int, int]:
+        return ((g[0] + h[0]) % self.height, (g[1] + h[1]) % self.width)
+
+    def inverse(self, g: tuple[int, int]) -> tuple[int, int]:
+        return ((-g[0]) % self.height, (-g[1]) % self.width)
+
+    def sample(self, num: int, generator: torch.Generator | None = None) -> list[tuple[int, int]]:
+        dy = torch.randint(self.height, (num,), generator=generator).tolist()
+        dx = torch.randint(self.width, (num,), generator=generator).tolist()
+        return list(zip(dy, dx))
+
+    @staticmethod
+    def act(g: tuple[int, int], x: torch.Tensor) -> torch.Tensor:
+        """:func:`translate_image`. Shapes: ``x`` ``(..., H, W)`` -> same."""
+        return translate_image(g, x)
+
+
+def _rotate_vector(r: int, t: tuple[int, int]) -> tuple[int, int]:
+    # rot90 (counter-clockwise on screen) conjugates a translation (dy, dx) to (-dx, dy)
+    dy, dx = t
+    for _ in range(r % 4):
+        dy, dx = -dx, dy
+    return dy, dx
+
+
+class P4Group:
+    """The group p4 of translations and quarter turns of the square :math:`N \\times N` torus.
+
+    An element ``(r, dy, dx)`` acts on images as "rotate by ``r`` quarter turns, then translate by
+    ``(dy, dx)``": :math:`\\rho(g)x = T_{(d_y,d_x)} R^r x` (:func:`rotate_image`,
+    :func:`translate_image`). Since :math:`R\\,T_t R^{-1} = T_{Rt}` with
+    :math:`R(d_y, d_x) = (-d_x, d_y)`, composition is the semidirect product
+    :math:`(r_1, t_1)(r_2, t_2) = (r_1 + r_2,\\; t_1 + R^{r_1} t_2)`.
+
+    With ``mirror=True`` this is p4m: elements ``(r, m, dy, dx)`` with :math:`\\rho(g) x =
+    T_t R^r F^m x` (:func:`act_on_image` for the point part), and :math:`F(d_y, d_x) = (d_y, -d_x)`.
+
+    Introduced in: 3.1; group convolutions in 5.2.
+    """
+
+    def __init__(self, size: int, mirror: bool = False):
+        if int(size) != size or size < 1:
+            raise ValueError(f"P4Group needs a positive integer grid size, got {size!r}")
+        self.size = int(size)
+        self.mirror = bool(mirror)
+
+    def __repr__(self) -> str:
+        return f"P4Group({self.size}, mirror={self.mirror})"
+
+    def __len__(self) -> int:
+        return (8 if self.mirror else 4) * self.size**2
+
+    def _split(self, g):
+        if self.mirror:
+            if len(g) != 4:
+                raise ValueError(f"p4m elements are (r, m, dy, dx), got {g!r}")
+            r, m, dy, dx = g
+        else:
+            if len(g) != 3:
+                raise ValueError(f"p4 elements are (r, dy, dx), got {g!r}")
+            (r, dy, dx), m = g, 0
+        return int(r) % 4, int(m), (int(dy), int(dx))
+
+    def _join(self, r, m, t):
+        t = (t[0] % self.size, t[1] % self.size)
+        return (r % 4, m % 2, *t) if self.mirror else (r % 4, *t)
+
+    def elements(self) -> list[tuple]:
+        """All elements, ``(r, dy, dx)`` (p4) or ``(r, m, dy, dx)`` (p4m), point part outermost."""
+        ms = (0, 1) if self.mirror else (0,)
+        return [self._join(r, m, (dy, dx)) for m in ms for r in range(4)
+                for dy in range(self.size) for dx in range(self.size)]
+
+    def identity(self) -> tuple:
+        return self._join(0, 0, (0, 0))
+
+    def _linear(self, r, m, t):
+        if m:
+            t = (t[0], -t[1])
+        return _rotate_vector(r, t)
+
+    def compose(self, g: tuple, h: tuple) -> tuple:
+        """The product :math:`gh`: point parts multiply as in :math:`D_4`, :math:`t = t_1 + D_1 t_2`."""
+        r1, m1, t1 = self._split(g)
+        r2, m2, t2 = self._split(h)
+        rt = self._linear(r1, m1, t2)
+        r = r1 + (-r2 if m1 else r2)
+        return self._join(r, m1 + m2, (t1[0] + rt[0], t1[1] + rt[1]))
+
+    def inverse(self, g: tuple) -> tuple:
+        """:math:`g^{-1} = (D^{-1}, -D^{-1}t)` for :math:`g = (D, t)`."""
+        r, m, t = self._split(g)
+        ri, mi = ((r, 1) if m else (-r, 0))
+        ti = self._linear(ri % 4, mi, t)
+        return self._join(ri, mi, (-ti[0], -ti[1]))
+
+    def sample(self, num: int, generator: torch.Generator | None = None) -> list[tuple]:
+        idx = torch.randint(len(self), (num,), generator=generator).tolist()
+        elems = self.elements()
+        return [elems[i] for i in idx]
+
+    def act(self, g: tuple, x: torch.Tensor) -> torch.Tensor:
+        """:math:`\\rho(g)x = T_t R^r F^m x`. Shapes: ``x`` ``(..., N, N)`` -> same."""
+        _check_square(x, "P4Group.act")
+        if x.shape[-1] != self.size:
+            raise ValueError(f"P4Group({self.size}) acts on {self.size}x{self.size} images, got shape {tuple(x.shape)}")
+        r, m, t = self._split(g)
+        return translate_image(t, act_on_image((r, m), x))
+
+
+# ---------------------------------------------------------------------------------------------
+# Continuous groups (sampled): SO(2) and SO(3)
+# ---------------------------------------------------------------------------------------------
+
+
+def _check_rotation_matrix(g, d: int, what: str) -> torch.Tensor:
+    if not isinstance(g, torch.Tensor) or g.shape[-2:] != (d, d):
+        shape = tuple(g.shape) if isinstance(g, torch.Tensor) else type(g).__name__
+        raise ValueError(f"{what}: expected a rotation matrix tensor of shape (..., {d}, {d}), got {shape}")
+    return g
+
+
+class SO2:
+    """The rotation group :math:`SO(2)` of the plane, as 2x2 matrices :math:`R_\\theta`.
+
+    Continuous: it cannot list its elements, it draws them uniformly (:meth:`sample`, angles
+    uniform in :math:`[0, 2\\pi)`, the Haar measure). Acts on points by :meth:`act`
+    (:math:`x \\mapsto R x`, on rows of an ``(N, 2)`` array).
+
+    Introduced in: 3.1; rotation-equivariant models in 5.2 and 5.3.
+    """
+
+    dim = 2
+
+    def __init__(self, dtype: torch.dtype | None = None):
+        self.dtype = dtype or torch.get_default_dtype()
+
+    def __repr__(self) -> str:
+        return "SO2()"
+
+    def matrix(self, theta: float | torch.Tensor) -> torch.Tensor:
+        """:math:`R_\\theta = \\begin{pmatrix}\\cos\\theta & -\\sin\\theta\\\\ \\sin\\theta & \\cos\\theta\\end{pmatrix}`.
+
+        Shapes:
+            theta: scalar or ``(B,)``; output: ``(2, 2)`` or ``(B, 2, 2)``.
+        """
+        t = torch.as_tensor(theta, dtype=self.dtype)
+        c, s = torch.cos(t), torch.sin(t)
+        return torch.stack([torch.stack([c, -s], -1), torch.stack([s, c], -1)], -2)
+
+    def sample(self, num: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """``num`` Haar-random rotations. Shapes: output ``(num, 2, 2)``."""
+        theta = 2 * math.pi * torch.rand(num, generator=generator, dtype=torch.float64)
+        return self.matrix(theta.to(self.dtype))
+
+    def identity(self) -> torch.Tensor:
+        return torch.eye(2, dtype=self.dtype)
+
+    def compose(self, g: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+        return _check_rotation_matrix(g, 2, "SO2.compose") @ _check_rotation_matrix(h, 2, "SO2.compose")
+
+    def inverse(self, g: torch.Tensor) -> torch.Tensor:
+        return _check_rotation_matrix(g, 2, "SO2.inverse").transpose(-1, -2)
+
+    @staticmethod
+    def act(g: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """Rotate points: :math:`x_i \\mapsto R x_i`. Shapes: ``x`` ``(..., N, 2)`` -> same."""
+        return rotate_points(g, x)
+
+
+class SO3(SO2):
+    """The rotation group :math:`SO(3)` of space, as 3x3 matrices, sampled uniformly.
+
+    :meth:`sample` draws Haar-uniform rotations from unit quaternions (normalised Gaussian
+    4-vectors are uniform on :math:`S^3`, the double cover of :math:`SO(3)`), converted by
+    :func:`quaternion_to_matrix`.
+
+    Introduced in: 3.1; point clouds and molecules in 5.3.
+    """
+
+    dim = 3
+
+    def __repr__(self) -> str:
+        return "SO3()"
+
+    def matrix(self, axis_angle: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        """Rodrigues' formula :math:`R = I + \\sin\\theta K + (1-\\cos\\theta) K^2` for the rotation
+        by :math:`\\theta = \\lVert v\\rVert` about :math:`v/\\lVert v\\rVert` (``K`` the cross-product
+        matrix of the unit axis).
+
+        Shapes:
+            axis_angle: ``(3,)`` or ``(B, 3)``; output: ``(3, 3)`` or ``(B, 3, 3)``.
+        """
+        v = torch.as_tensor(axis_angle, dtype=self.dtype)
+        if v.shape[-1] != 3:
+            raise ValueError(f"SO3.matrix expects axis-angle vectors of shape (..., 3), got {tuple(v.shape)}")
+        theta = v.norm(dim=-1, keepdim=True)
+        k = v / theta.clamp_min(1e-30)
+        z = torch.zeros_like(k[..., 0])
+        K = torch.stack([
+            torch.stack([z, -k[..., 2], k[..., 1]], -1),
+            torch.stack([k[..., 2], z, -k[..., 0]], -1),
+            torch.stack([-k[..., 1], k[..., 0], z], -1),
+        ], -2)
+        s, c = torch.sin(theta)[..., None], torch.cos(theta)[..., None]
+        eye = torch.eye(3, dtype=self.dtype).expand(K.shape)
+        return eye + s * K + (1 - c) * (K @ K)
+
+    def sample(self, num: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """``num`` Haar-uniform rotations. Shapes: output ``(num, 3, 3)``."""
+        q = torch.randn(num, 4, generator=generator, dtype=torch.float64)
+        q = q / q.norm(dim=1, keepdim=True)
+        return quaternion_to_matrix(q).to(self.dtype)
+
+    def identity(self) -> torch.Tensor:
+        return torch.eye(3, dtype=self.dtype)
+
+    def compose(self, g: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+        return _check_rotation_matrix(g, 3, "SO3.compose") @ _check_rotation_matrix(h, 3, "SO3.compose")
+
+    def inverse(self, g: torch.Tensor) -> torch.Tensor:
+        return _check_rotation_matrix(g, 3, "SO3.inverse").transpose(-1, -2)
+
+
+def quaternion_to_matrix(q: torch.Tensor) -> torch.Tensor:
+    """Rotation matrix of the unit quaternion :math:`q = (w, x, y, z)`.
+
+    .. math:: R = \\begin{pmatrix} 1-2(y^2+z^2) & 2(xy-wz) & 2(xz+wy)\\\\
+              2(xy+wz) & 1-2(x^2+z^2) & 2(yz-wx)\\\\ 2(xz-wy) & 2(yz+wx) & 1-2(x^2+y^2)\\end{pmatrix}
+
+    Shapes:
+        q: ``(..., 4)`` (normalised here); output: ``(..., 3, 3)``.
+
+    Introduced in: 3.1.
+    """
+    if q.shape[-1] != 4:
+        raise ValueError(f"quaternion_to_matrix expects (..., 4), got {tuple(q.shape)}")
+    q = q / q.norm(dim=-1, keepdim=True)
+    w, x, y, z = q.unbind(-1)
+    rows = [
+        torch.stack([1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)], -1),
+        torch.stack([2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)], -1),
+        torch.stack([2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)], -1),
+    ]
+    return torch.stack(rows, -2)
+
+
+def rotate_points(g: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """Action of a rotation (or any matrix) on a point cloud: :math:`x_i \\mapsto g\\,x_i`.
+
+    Shapes:
+        g: ``(d, d)``; x: ``(..., N, d)``; output: ``(..., N, d)`` (computed as ``x @ g.T``).
+
+    Introduced in: 3.1.
+    """
+    if not isinstance(x, torch.Tensor) or x.dim() < 1 or x.shape[-1] != g.shape[-1]:
+        shape = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
+        raise ValueError(f"rotate_points: points must have shape (..., N, {g.shape[-1]}), got {shape}")
+    return x @ g.to(x.dtype).transpose(-1, -2)
+
+
+# ---------------------------------------------------------------------------------------------
+# Finite groups as tables; representations
+# ---------------------------------------------------------------------------------------------
+
+
+def _key(g):
+    if isinstance(g, torch.Tensor):
+        return tuple(g.reshape(-1).tolist())
+    if isinstance(g, np.ndarray):
+        return tuple(g.reshape(-1).tolist())
+    return g
+
+
+def element_index(group) -> dict:
+    """Map from (a hashable key of) each element to its position in ``group.elements()``."""
+    return {_key(g): i for i, g in enumerate(group.elements())}
+
+
+def cayley_table(group) -> np.ndarray:
+    """The Cayley (multiplication) table: ``T[i, j] = k`` when :math:`g_i g_j = g_k`.
+
+    Elements are numbered in the order of ``group.elements()``. Each row and column of a group's
+    table is a permutation (the Latin-square property).
+
+    Shapes:
+        output: ``(|G|, |G|)`` integer array.
+
+    Introduced in: 3.1.
+    """
+    elems = group.elements()
+    index = element_index(group)
+    table = np.empty((len(elems), len(elems)), dtype=np.int64)
+    for i, g in enumerate(elems):
+        for j, h in enumerate(elems):
+            key = _key(group.compose(g, h))
+            if key not in index:
+                raise ValueError(f"{group!r}: compose({_short(g)}, {_short(h)}) = {key!r} is not an element")
+            table[i, j] = index[key]
+    return table
+
+
+def check_group_axioms(group) -> dict[str, bool]:
+    """Verify closure, associativity, identity and inverses of a finite group, exhaustively.
+
+    Returns ``{"closure": ..., "associativity": ..., "identity": ..., "inverses": ...}``
+    (all ``True`` for a group). Associativity is checked on all :math:`|G|^3` triples via the
+    Cayley table, so keep :math:`|G|` below a few hundred.
+
+    Introduced in: 3.1.
+    """
+    try:
+        table = cayley_table(group)
+    except ValueError:
+        return {"closure": False, "associativity": False, "identity": False, "inverses": False}
+    index = element_index(group)
+    e = index.get(_key(group.identity()))
+    n = len(table)
+    left = table[table[:, :, None], np.arange(n)[None, None, :]]  # (g_i g_j) g_k
+    right = table[np.arange(n)[:, None, None], table[None, :, :]]  # g_i (g_j g_k)
+    assoc = bool(np.array_equal(left, right))
+    ident = e is not None and bool(np.all(table[e] == np.arange(n)) and np.all(table[:, e] == np.arange(n)))
+    inv = ident and all(
+        table[i, index.get(_key(group.inverse(g)), -1)] == e if _key(group.inverse(g)) in index else False
+        for i, g in enumerate(group.elements())
+    )
+    return {"closure": True, "associativity": assoc, "identity": ident, "inverses": bool(inv)}
+
+
+def regular_representation(group) -> Callable[[Any], torch.Tensor]:
+    """The regular representation :math:`\\rho_{\\text{reg}}(g)\\,e_h = e_{gh}` of a finite group.
+
+    Returns ``rho`` with ``rho(g)`` the :math:`|G| \\times |G|` permutation matrix
+    :math:`\\rho(g)_{k, j} = 1` iff :math:`g_k = g\\,g_j` (elements numbered as in
+    ``group.elements()``). Acting on a signal :math:`f: G \\to \\R` stored as a vector,
+    :math:`(\\rho(g) f)(h) = f(g^{-1} h)`.
+
+    Shapes:
+        output of ``rho(g)``: ``(|G|, |G|)`` float64.
+
+    Introduced in: 3.1; group convolutions (5.2) act this way on feature maps over the group.
+    """
+    elems = group.elements()
+    index = element_index(group)
+    n = len(elems)
+
+    def rho(g) -> torch.Tensor:
+        m = torch.zeros(n, n, dtype=torch.float64)
+        for j, h in enumerate(elems):
+            m[index[_key(group.compose(g, h))], j] = 1.0
+        return m
+
+    return rho
+
+
+def permutation_matrix(perm: torch.Tensor | Sequence[int]) -> torch.Tensor:
+    """The matrix :math:`P` with :math:`(Px)_i = x_{\\text{perm}[i]}` (so ``P @ x == x[perm]``).
+
+    Shapes:
+        perm: ``(n,)``; output: ``(n, n)`` float64.
+
+    Introduced in: 3.1.
+    """
+    perm = torch.as_tensor(perm, dtype=torch.long)
+    n = perm.numel()
+    if perm.dim() != 1 or not torch.equal(torch.sort(perm).values, torch.arange(n)):
+        raise ValueError(f"permutation_matrix expects a permutation of 0..n-1, got {perm.tolist()}")
+    m = torch.zeros(n, n, dtype=torch.float64)
+    m[torch.arange(n), perm] = 1.0
+    return m
+
+
+def check_homomorphism(
+    rho: Callable[[Any], torch.Tensor],
+    group,
+    *,
+    atol: float = 1e-8,
+    samples: int | None = None,
+    seed: int = 0,
+    raise_error: bool = True,
+    name: str | None = None,
+) -> SymmetryReport:
+    """Check that ``rho`` is a representation: :math:`\\rho(gh) = \\rho(g)\\rho(h)` for all pairs.
+
+    The error for a pair is :math:`\\max_{ij} |\\rho(gh) - \\rho(g)\\rho(h)|_{ij}`; also checks
+    :math:`\\rho(e) = I`. With ``samples`` only that many random pairs are tested (continuous
+    groups). Raises :class:`EquivarianceError` with a report when an error exceeds ``atol``.
+
+    Introduced in: 3.1.
+    """
+    gs = group_elements(group, samples, seed)
+    hs = group_elements(group, samples, seed + 1)
+    pairs = list(zip(gs, hs)) if samples is not None else [(g, h) for g in gs for h in hs]
+    errors = []
+    for g, h in pairs:
+        lhs = torch.as_tensor(rho(group.compose(g, h)))
+        rhs = torch.as_tensor(rho(g)) @ torch.as_tensor(rho(h))
+        errors.append(((g, h), float((lhs - rhs).abs().max())))
+    e = torch.as_tensor(rho(group.identity()))
+    errors.append((("identity",), float((e - torch.eye(e.shape[-1], dtype=e.dtype)).abs().max())))
+    report = SymmetryReport("homomorphism", name or getattr(rho, "__name__", "rho"), errors, 1.0, atol, atol, 0.0)
+    if raise_error and not report.passed:
+        raise EquivarianceError(report)
+    return report
+
+
+def cyclic_irrep(n: int, k: int) -> Callable[[int], torch.Tensor]:
+    """The :math:`k`-th irreducible (complex, 1-D) representation of :math:`C_n`.
+
+    :math:`\\chi_k(g) = e^{2\\pi i k g / n}`, :math:`k = 0, \\dots, n-1`: every irrep of the
+    abelian group :math:`C_n` is one of these characters.
+
+    Shapes:
+        output of ``chi(g)``: ``(1, 1)`` complex128.
+
+    Introduced in: 3.1; the Fourier basis of 4.2.
+    """
+    if int(n) != n or n < 1 or int(k) != k:
+        raise ValueError(f"cyclic_irrep needs a positive integer n and an integer k, got n={n!r}, k={k!r}")
+
+    def chi(g: int) -> torch.Tensor:
+        return torch.tensor([[complex(np.exp(2j * np.pi * k * g / n))]], dtype=torch.complex128)
+
+    chi.__name__ = f"chi_{k}"
+    return chi
+
+
+def dft_matrix(n: int, normalized: bool = True) -> torch.Tensor:
+    """The DFT matrix :math:`\\Phi_{k,u} = e^{-2\\pi i k u / n} / \\sqrt{n}` (unitary if ``normalized``).
+
+    Row :math:`k` is the conjugate of the character :math:`\\chi_k`; :math:`\\Phi` block-
+    diagonalises the regular representation of :math:`C_n` into its irreps:
+    :math:`\\Phi\\,\\rho_{\\text{reg}}(g)\\,\\Phi^* = \\mathrm{diag}_k(\\overline{\\chi_k(g)})`:
+    a shift by :math:`g` multiplies Fourier coefficient :math:`k` by :math:`e^{-2\\pi i k g/n}`. ``dft_matrix(n) @ x`` equals ``torch.fft.fft(x, norm="ortho")``.
+
+    Shapes:
+        output: ``(n, n)`` complex128.
+
+    Introduced in: 3.1; Fourier analysis in 4.2.
+    """
+    if int(n) != n or n < 1:
+        raise ValueError(f"dft_matrix needs a positive integer n, got {n!r}")
+    k = torch.arange(n, dtype=torch.float64)
+    phi = torch.exp(-2j * math.pi * torch.outer(k, k) / n)
+    return phi / math.sqrt(n) if normalized else phi
+
+
+def regular_action(group) -> Callable[[Any, torch.Tensor], torch.Tensor]:
+    """The regular action on signals over a finite group: :math:`(\\rho(g)f)(h) = f(g^{-1}h)`.
+
+    Returns ``rho(g, f)`` that permutes the last dim of ``f`` (entry ``j`` is the value at the
+    element ``group.elements()[j]``). It is the action by the matrices of
+    :func:`regular_representation`: ``rho(g, f) == f @ regular_representation(group)(g).T``.
+
+    Shapes:
+        f: ``(..., |G|)``; output: same.
+
+    Introduced in: 3.1; the feature maps of group convolutions (3.5, 5.2).
+    """
+    elems = group.elements()
+    index = element_index(group)
+    n = len(elems)
+    cache: dict = {}
+
+    def rho(g, f: torch.Tensor) -> torch.Tensor:
+        if f.shape[-1] != n:
+            raise ValueError(f"signals over {group!r} must have last dim {n}, got shape {tuple(f.shape)}")
+        key = _key(g)
+        if key not in cache:
+            gi = group.inverse(g)
+            cache[key] = torch.tensor([index[_key(group.compose(gi, h))] for h in elems])
+        return f[..., cache[key].to(f.device)]
+
+    return rho
+
+
+class PermutationGroup:
+    """A finite group of permutations of :math:`\\{0, \\dots, n-1\\}` given by its list of elements.
+
+    Composition, inverse and identity are those of :class:`SymmetricGroup` (``(gh)[i] = g[h[i]]``);
+    it acts on node features and adjacency matrices by :meth:`SymmetricGroup.permute_rows` and
+    :meth:`SymmetricGroup.permute_adjacency`. Typical use: the automorphism group of a graph
+    (:func:`automorphism_group`).
+
+    Introduced in: 3.2.
+    """
+
+    def __init__(self, elements: Sequence[torch.Tensor], n: int | None = None):
+        elems = [torch.as_tensor(p, dtype=torch.long) for p in elements]
+        if not elems:
+            raise ValueError("a group has at least the identity element")
+        self.n = int(n if n is not None else elems[0].numel())
+        for p in elems:
+            if p.shape != (self.n,) or not torch.equal(torch.sort(p).values, torch.arange(self.n)):
+                raise ValueError(f"{p.tolist()} is not a permutation of 0..{self.n - 1}")
+        self._elements = sorted(elems, key=lambda p: p.tolist())
+
+    def __repr__(self) -> str:
+        return f"PermutationGroup(order={len(self)}, n={self.n})"
+
+    def __len__(self) -> int:
+        return len(self._elements)
+
+    def elements(self) -> list[torch.Tensor]:
+        return list(self._elements)
+
+    def identity(self) -> torch.Tensor:
+        return torch.arange(self.n)
+
+    def compose(self, g: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+        return g[h]
+
+    def inverse(self, g: torch.Tensor) -> torch.Tensor:
+        return torch.argsort(g)
+
+    def sample(self, num: int, generator: torch.Generator | None = None) -> list[torch.Tensor]:
+        idx = torch.randint(len(self), (num,), generator=generator).tolist()
+        return [self._elements[i] for i in idx]
+
+    def orbits(self) -> list[list[int]]:
+        """The orbits :math:`\\{g(i) : g \\in G\\}` of the points, as sorted lists."""
+        seen: set[int] = set()
+        orbits = []
+        for i in range(self.n):
+            if i in seen:
+                continue
+            orb = sorted({int(p[i]) for p in self._elements})
+            seen.update(orb)
+            orbits.append(orb)
+        return orbits
+
+    permute_rows = staticmethod(SymmetricGroup.permute_rows)
+    permute_adjacency = staticmethod(SymmetricGroup.permute_adjacency)
+
+
+def automorphism_group(adjacency) -> PermutationGroup:
+    """The automorphism group :math:`\\mathrm{Aut}(G) = \\{P : PAP^\\top = A\\}` of a graph.
+
+    Elements are permutations ``p`` with ``A[p][:, p] == A``, found with networkx's VF2 matcher
+    (exponential in the worst case: meant for small graphs). Edge weights are ignored.
+
+    Shapes:
+        adjacency: ``(n, n)`` symmetric (tensor or array).
+
+    Introduced in: 3.2.
+    """
+    import networkx as nx
+
+    a = adjacency.detach().cpu().numpy() if isinstance(adjacency, torch.Tensor) else np.asarray(adjacency)
+    if a.ndim != 2 or a.shape[0] != a.shape[1]:
+        raise ValueError(f"adjacency must be a square matrix, got shape {a.shape}")
+    if not np.array_equal(a, a.T):
+        raise ValueError("adjacency must be symmetric (an undirected graph)")
+    g = nx.from_numpy_array((a != 0).astype(int))
+    n = a.shape[0]
+    perms = []
+    for mapping in nx.algorithms.isomorphism.GraphMatcher(g, g).isomorphisms_iter():
+        # mapping: node i -> node mapping[i] is an automorphism sigma; p = sigma^{-1} so A[p][:, p] == A
+        p = torch.empty(n, dtype=torch.long)
+        for i, j in mapping.items():
+            p[j] = i
+        perms.append(p)
+    return PermutationGroup(perms, n)
