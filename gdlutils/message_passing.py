@@ -1,0 +1,502 @@
+"""A small, generic message-passing core: gather, message, scatter.
+
+A graph on :math:`n` nodes is given, as in PyTorch Geometric, by ``edge_index`` of shape
+``(2, E)``: column ``e`` is the directed edge :math:`j \\to i` with source
+:math:`j` = ``edge_index[0, e]`` and target :math:`i` = ``edge_index[1, e]``. One layer of
+message passing computes, for every node :math:`i`,
+
+.. math::
+
+    \\mathbf m_{ij} = \\psi(\\mathbf x_i, \\mathbf x_j, \\mathbf e_{ij}), \\qquad
+    \\mathbf h_i = \\bigoplus_{j \\to i} \\mathbf m_{ij},
+
+where :math:`\\bigoplus` is a permutation-invariant aggregation (sum, mean, max, min, or a
+softmax-weighted sum). Everything here is written with whole-tensor gathers (``x[src]``) and
+scatters (``Tensor.index_add_``, ``Tensor.scatter_reduce``): there is no Python loop over nodes
+or edges. This module is the *readable reference*; the layers of :mod:`gdlutils.gnn` also have a
+fast path, a CSR sparse-dense product (:class:`CSRGraph`, :func:`spmm`), used whenever the
+aggregation is linear, and the tests check that both agree.
+
+Introduced in: 5.3 (graph neural networks).
+"""
+from __future__ import annotations
+
+import warnings
+from typing import Any, Callable, Literal
+
+import torch
+from torch import Tensor
+
+__all__ = [
+    "check_graph",
+    "scatter",
+    "segment_softmax",
+    "propagate",
+    "remove_self_loops",
+    "add_self_loops",
+    "add_remaining_self_loops",
+    "gcn_norm",
+    "CSRGraph",
+    "spmm",
+    "permute_nodes",
+    "graph_action",
+]
+
+Aggregation = Literal["sum", "add", "mean", "max", "min"]
+
+
+# ------------------------------------------------------------------ validation
+def check_graph(
+    x: Tensor | None, edge_index: Any, num_nodes: int | None = None
+) -> tuple[Tensor, int]:
+    """Validate a graph signal and return ``(edge_index as torch.long, num_nodes)``.
+
+    ``num_nodes`` defaults to ``x.size(0)`` (or ``max(edge_index) + 1`` when ``x`` is None).
+
+    Raises:
+        TypeError: ``edge_index`` is not a tensor or does not hold integers; ``x`` not a tensor.
+        ValueError: ``edge_index`` is not ``(2, E)``; a node index is negative or
+            ``>= num_nodes``; ``x`` has a number of rows different from ``num_nodes``.
+
+    Shapes:
+        x: ``(n, ...)`` or None; edge_index: ``(2, E)``.
+
+    Introduced in: 5.3.
+    """
+    if not isinstance(edge_index, Tensor):
+        raise TypeError(
+            f"edge_index must be a torch.Tensor of shape (2, E) holding node indices, "
+            f"got {type(edge_index).__name__}"
+        )
+    if edge_index.dim() != 2 or edge_index.size(0) != 2:
+        raise ValueError(
+            f"edge_index must have shape (2, E) (row 0: sources, row 1: targets), got {tuple(edge_index.shape)}"
+            + (" -- did you pass the transpose (E, 2)? use edge_index.t()" if edge_index.dim() == 2 and edge_index.size(1) == 2 else "")
+        )
+    if edge_index.dtype.is_floating_point or edge_index.dtype.is_complex or edge_index.dtype == torch.bool:
+        raise TypeError(f"edge_index must hold integer node indices (torch.long), got dtype {edge_index.dtype}")
+    if x is not None and not isinstance(x, Tensor):
+        raise TypeError(f"x must be a torch.Tensor of shape (num_nodes, F), got {type(x).__name__}")
+    if x is not None and x.dim() == 0:
+        raise ValueError("x must have one row per node, got a scalar")
+    if num_nodes is None:
+        if x is not None:
+            num_nodes = x.size(0)
+        else:
+            num_nodes = int(edge_index.max()) + 1 if edge_index.numel() else 0
+    elif x is not None and x.size(0) != num_nodes:
+        raise ValueError(f"x has {x.size(0)} rows but the graph has num_nodes = {num_nodes}; expected one row per node")
+    edge_index = edge_index.long()
+    if edge_index.numel():
+        lo, hi = int(edge_index.min()), int(edge_index.max())
+        if lo < 0:
+            raise ValueError(f"edge_index holds a negative node index ({lo}); indices must lie in [0, {num_nodes})")
+        if hi >= num_nodes:
+            raise ValueError(
+                f"edge_index refers to node {hi} but there are only {num_nodes} nodes "
+                f"(x has {num_nodes} rows); indices must lie in [0, {num_nodes})"
+            )
+    return edge_index, int(num_nodes)
+
+
+def _check_index(index: Tensor, size: int, dim_size: int, what: str = "index") -> None:
+    if index.dim() != 1 or index.numel() != size:
+        raise ValueError(f"{what} must have shape ({size},), got {tuple(index.shape)}")
+    if index.numel() and (int(index.min()) < 0 or int(index.max()) >= dim_size):
+        raise ValueError(f"{what} must lie in [0, {dim_size}), got values in [{int(index.min())}, {int(index.max())}]")
+
+
+# ------------------------------------------------------------------ scatter / segment operations
+def scatter(src: Tensor, index: Tensor, dim_size: int, reduce: Aggregation = "sum") -> Tensor:
+    """Reduce the rows of ``src`` into ``dim_size`` buckets: :math:`\\text{out}_i = \\bigoplus_{e:\\,\\text{index}_e = i} \\text{src}_e`.
+
+    ``reduce`` is ``"sum"`` (alias ``"add"``), ``"mean"``, ``"max"`` or ``"min"``. Empty buckets
+    give 0 (as in PyTorch Geometric). Implemented with ``index_add_`` (sum, mean) and
+    ``scatter_reduce`` (max, min), which are differentiable.
+
+    Shapes:
+        src: ``(E, ...)``; index: ``(E,)`` with values in ``[0, dim_size)``; returns ``(dim_size, ...)``.
+
+    Introduced in: 5.3.
+    """
+    _check_index(index, src.size(0), dim_size)
+    out_shape = (dim_size,) + tuple(src.shape[1:])
+    if reduce in ("sum", "add", "mean"):
+        out = src.new_zeros(out_shape).index_add_(0, index, src)
+        if reduce == "mean":
+            count = torch.bincount(index, minlength=dim_size).clamp_(min=1).to(src.dtype)
+            out = out / count.view((-1,) + (1,) * (src.dim() - 1))
+        return out
+    if reduce in ("max", "min"):
+        idx = index.view((-1,) + (1,) * (src.dim() - 1)).expand_as(src)
+        out = src.new_zeros(out_shape).scatter_reduce(0, idx, src, reduce="amax" if reduce == "max" else "amin", include_self=False)
+        return out
+    raise ValueError(f"reduce must be 'sum', 'add', 'mean', 'max' or 'min', got {reduce!r}")
+
+
+def segment_softmax(scores: Tensor, index: Tensor, num_nodes: int) -> Tensor:
+    """Softmax of edge scores over the edges that share a target node:
+
+    .. math:: \\alpha_{ij} = \\frac{\\exp(s_{ij} - \\max_{k\\to i} s_{ik})}{\\sum_{k \\to i} \\exp(s_{ik} - \\max_{k\\to i} s_{ik})}
+
+    (the shift by the segment maximum, treated as a constant, prevents overflow; a
+    :math:`10^{-16}` is added to the denominator exactly as PyTorch Geometric's ``softmax``).
+
+    Shapes:
+        scores: ``(E,)`` or ``(E, H)``; index: ``(E,)`` (the target of each edge); returns the
+        shape of ``scores``.
+
+    Introduced in: 5.3 (attention).
+    """
+    smax = scatter(scores.detach(), index, num_nodes, "max")
+    ex = (scores - smax[index]).exp()
+    denom = scatter(ex, index, num_nodes, "sum") + 1e-16
+    return ex / denom[index]
+
+
+def propagate(
+    x: Tensor,
+    edge_index: Tensor,
+    message: Callable[..., Any] | None = None,
+    aggr: Aggregation | Literal["softmax"] = "sum",
+    edge_attr: Tensor | None = None,
+    num_nodes: int | None = None,
+) -> Tensor:
+    """One round of message passing: gather, compute messages, aggregate at the target.
+
+    .. math:: \\mathbf h_i = \\bigoplus_{j \\to i} \\psi(\\mathbf x_i, \\mathbf x_j, \\mathbf e_{ij})
+
+    ``message(x_i, x_j, edge_attr)`` receives the per-edge tensors ``x[dst]``, ``x[src]`` and the
+    edge features (or None) and returns the messages; the default message is :math:`\\mathbf x_j`.
+    With ``aggr="softmax"`` it must instead return a pair ``(scores, values)`` of shapes
+    ``(E, H)`` and ``(E, H, C)``: the result is :math:`\\sum_{j\\to i} \\alpha_{ij} v_{ij}` with
+    :math:`\\alpha` = :func:`segment_softmax` of the scores (one softmax per head :math:`H`).
+
+    Shapes:
+        x: ``(n, ...)``; edge_index: ``(2, E)``; edge_attr: ``(E, ...)``; returns
+        ``(n, ...)`` (the message's trailing shape; ``(n, H, C)`` for softmax).
+
+    Introduced in: 5.3.
+    """
+    edge_index, n = check_graph(x, edge_index, num_nodes)
+    if edge_attr is not None and edge_attr.size(0) != edge_index.size(1):
+        raise ValueError(f"edge_attr must have one row per edge ({edge_index.size(1)}), got shape {tuple(edge_attr.shape)}")
+    src, dst = edge_index[0], edge_index[1]
+    x_j, x_i = x[src], x[dst]
+    if aggr == "softmax":
+        if message is None:
+            raise ValueError("aggr='softmax' needs a message function returning (scores, values)")
+        scores, values = message(x_i, x_j, edge_attr)
+        alpha = segment_softmax(scores, dst, n)
+        return scatter(alpha.unsqueeze(-1) * values, dst, n, "sum")
+    msg = x_j if message is None else message(x_i, x_j, edge_attr)
+    return scatter(msg, dst, n, aggr)
+
+
+# ------------------------------------------------------------------ self-loops and normalisation
+def remove_self_loops(edge_index: Tensor, edge_weight: Tensor | None = None) -> tuple[Tensor, Tensor | None]:
+    """Drop the edges :math:`i \\to i` (and their weights).
+
+    Shapes: edge_index ``(2, E)``, edge_weight ``(E, ...)``; returns ``(2, E')``, ``(E', ...)``.
+    Introduced in: 5.3.
+    """
+    keep = edge_index[0] != edge_index[1]
+    return edge_index[:, keep], (edge_weight[keep] if edge_weight is not None else None)
+
+
+def add_self_loops(
+    edge_index: Tensor, num_nodes: int, edge_weight: Tensor | None = None, fill_value: float = 1.0
+) -> tuple[Tensor, Tensor | None]:
+    """Append one edge :math:`i \\to i` per node (weight ``fill_value``), after the existing edges.
+
+    Shapes: edge_index ``(2, E)``, edge_weight ``(E,)``; returns ``(2, E + n)``, ``(E + n,)``.
+    Introduced in: 5.3.
+    """
+    loop = torch.arange(num_nodes, device=edge_index.device)
+    ei = torch.cat([edge_index, torch.stack([loop, loop])], dim=1)
+    if edge_weight is None:
+        return ei, None
+    fill = edge_weight.new_full((num_nodes,) + tuple(edge_weight.shape[1:]), fill_value)
+    return ei, torch.cat([edge_weight, fill])
+
+
+def add_remaining_self_loops(
+    edge_index: Tensor, num_nodes: int, edge_weight: Tensor | None = None, fill_value: float = 1.0
+) -> tuple[Tensor, Tensor]:
+    """Give every node exactly one self-loop, as PyG's ``add_remaining_self_loops``: existing
+    loops keep their weight, nodes without one get ``fill_value``; other edges come first.
+
+    Shapes: edge_index ``(2, E)``, edge_weight ``(E,)``; returns ``(2, E' + n)``, ``(E' + n,)``.
+    Introduced in: 5.3.
+    """
+    E = edge_index.size(1)
+    w = edge_index.new_ones(E, dtype=torch.get_default_dtype()) if edge_weight is None else edge_weight
+    is_loop = edge_index[0] == edge_index[1]
+    loop_w = w.new_full((num_nodes,), fill_value)
+    if bool(is_loop.any()):
+        loop_w = loop_w.clone()
+        loop_w[edge_index[0, is_loop]] = w[is_loop]
+    loop = torch.arange(num_nodes, device=edge_index.device)
+    keep = ~is_loop
+    return (
+        torch.cat([edge_index[:, keep], torch.stack([loop, loop])], dim=1),
+        torch.cat([w[keep], loop_w]),
+    )
+
+
+def gcn_norm(
+    edge_index: Tensor,
+    num_nodes: int,
+    edge_weight: Tensor | None = None,
+    add_loops: bool = True,
+    improved: bool = False,
+    dtype: torch.dtype | None = None,
+) -> tuple[Tensor, Tensor]:
+    """Kipf–Welling renormalisation :math:`\\hat A = \\tilde D^{-1/2}(A + \\lambda I)\\tilde D^{-1/2}`
+    as edge weights, :math:`\\hat w_{j\\to i} = w_{ji} / \\sqrt{\\tilde d_j \\tilde d_i}` with
+    :math:`\\tilde d_i = \\lambda + \\sum_{j \\to i} w_{ji}` (in-degree, as PyG), :math:`\\lambda`
+    = 1 (2 if ``improved``). Isolated nodes (:math:`\\tilde d = 0`) get weight 0.
+
+    Shapes:
+        edge_index: ``(2, E)``; edge_weight: ``(E,)``; returns ``(2, E')`` and ``(E',)``
+        (:math:`E' = E + n` minus existing self-loops when ``add_loops``).
+
+    Introduced in: 5.3 (GCN).
+    """
+    dtype = dtype or (edge_weight.dtype if edge_weight is not None else torch.get_default_dtype())
+    if edge_weight is not None and edge_weight.shape != (edge_index.size(1),):
+        raise ValueError(f"edge_weight must have shape (E,) = ({edge_index.size(1)},), got {tuple(edge_weight.shape)}")
+    w = torch.ones(edge_index.size(1), dtype=dtype, device=edge_index.device) if edge_weight is None else edge_weight.to(dtype)
+    if add_loops:
+        edge_index, w = add_remaining_self_loops(edge_index, num_nodes, w, 2.0 if improved else 1.0)
+    dst = edge_index[1]
+    deg = torch.zeros(num_nodes, dtype=dtype, device=w.device).index_add_(0, dst, w)
+    dis = deg.pow(-0.5)
+    dis = dis.masked_fill(torch.isinf(dis), 0.0)
+    return edge_index, dis[edge_index[0]] * w * dis[dst]
+
+
+# ------------------------------------------------------------------ CSR fast path
+def _csr_struct(rows: Tensor, cols: Tensor, n_rows: int) -> tuple[Tensor, Tensor, Tensor]:
+    # int32 keys sort about twice as fast as int64 ones
+    keys = rows.int() if n_rows < 2**31 else rows
+    order = torch.argsort(keys, stable=True)
+    counts = torch.bincount(rows, minlength=n_rows)
+    crow = torch.zeros(n_rows + 1, dtype=torch.long, device=rows.device)
+    torch.cumsum(counts, 0, out=crow[1:])
+    return crow, cols[order], order
+
+
+def _csr(crow: Tensor, col: Tensor, values: Tensor, n: int) -> Tensor:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "sparse CSR support is in beta"
+        size = (values.size(0), n, n) if values.dim() == 2 else (n, n)
+        return torch.sparse_csr_tensor(crow, col, values, size, check_invariants=False)
+
+
+class CSRGraph:
+    """The sparsity pattern of ``edge_index`` as a CSR matrix whose rows are *targets*, so that
+    a weighted aggregation :math:`\\mathbf h_i = \\sum_{j \\to i} w_{ji}\\mathbf x_j` is one sparse
+    matrix product :math:`H = P X` with :math:`P_{ij} = w_{ji}`.
+
+    Built with one sort of the targets (:math:`O(E \\log E)`); the transposed pattern needed by the
+    backward pass (:math:`P^\\top`, rows = sources) is built on first use. Edge weights stay in
+    the original edge order, so one structure serves any weights (GCN's normalisation, GAT's
+    attention coefficients). Keep the object to reuse it across calls on a fixed graph.
+
+    ``CSRGraph.from_sorted(edge_index, n)`` skips the sort for an ``edge_index`` whose targets
+    are already in non-decreasing order (see :meth:`sorted_edge_index`).
+
+    Shapes:
+        edge_index: ``(2, E)``.
+
+    Introduced in: 5.3.
+    """
+
+    def __init__(self, edge_index: Tensor, num_nodes: int, _presorted: bool = False):
+        self.edge_index = edge_index
+        self.num_nodes = int(num_nodes)
+        self.num_edges = edge_index.size(1)
+        if _presorted:
+            counts = torch.bincount(edge_index[1], minlength=self.num_nodes)
+            self.crow = torch.zeros(self.num_nodes + 1, dtype=torch.long, device=edge_index.device)
+            torch.cumsum(counts, 0, out=self.crow[1:])
+            self.col, self.order = edge_index[0], None
+        else:
+            self.crow, self.col, self.order = _csr_struct(edge_index[1], edge_index[0], self.num_nodes)
+        self._t: tuple[Tensor, Tensor, Tensor] | None = None
+        self._batched: dict = {}
+
+    @classmethod
+    def from_sorted(cls, edge_index: Tensor, num_nodes: int) -> "CSRGraph":
+        """A CSRGraph of an ``edge_index`` already sorted by target (no sort needed)."""
+        return cls(edge_index, num_nodes, _presorted=True)
+
+    def sorted_edge_index(self) -> Tensor:
+        """The edges reordered by target (the CSR order)."""
+        return self.edge_index if self.order is None else self.edge_index[:, self.order]
+
+    @property
+    def transposed(self) -> tuple[Tensor, Tensor, Tensor]:
+        if self._t is None:
+            self._t = _csr_struct(self.edge_index[0], self.edge_index[1], self.num_nodes)
+        return self._t
+
+    def _values(self, weight: Tensor | None, transpose: bool = False) -> Tensor:
+        if weight is None:  # unweighted: all ones, in any order
+            return torch.ones(self.num_edges, device=self.edge_index.device)
+        order = self.transposed[2] if transpose else self.order
+        return weight if order is None else weight[order]
+
+    def matrix(self, weight: Tensor, transpose: bool = False) -> Tensor:
+        """:math:`P` (or :math:`P^\\top`) as a ``torch.sparse_csr`` tensor with the given edge weights ``(E,)``."""
+        crow, col, _ = self.transposed if transpose else (self.crow, self.col, self.order)
+        return _csr(crow, col, self._values(weight, transpose), self.num_nodes)
+
+    def batched_pattern(self, heads: int) -> tuple[Tensor, Tensor]:
+        """``crow`` and ``col`` repeated ``heads`` times (batched CSR, one matrix per head)."""
+        if heads not in self._batched:
+            self._batched[heads] = (self.crow.expand(heads, -1).contiguous(), self.col.expand(heads, -1).contiguous())
+        return self._batched[heads]
+
+
+class _SpMM(torch.autograd.Function):
+    """out = P(w) x, with gradients for x (P^T g) and w (<g_i, x_j> per edge, a sampled product)."""
+
+    @staticmethod
+    def forward(ctx, weight: Tensor, x: Tensor, graph: CSRGraph):
+        ctx.graph = graph
+        ctx.save_for_backward(weight, x)
+        return graph.matrix(weight) @ x
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):
+        weight, x = ctx.saved_tensors
+        graph: CSRGraph = ctx.graph
+        gw = gx = None
+        if ctx.needs_input_grad[1]:
+            gx = graph.matrix(weight, transpose=True) @ grad
+        if ctx.needs_input_grad[0]:
+            s = torch.sparse.sampled_addmm(graph.matrix(weight), grad.contiguous(), x.t(), beta=0.0)
+            gw = _unsort(s.values(), graph.order)
+        return gw, gx, None
+
+
+class _UnweightedSpMM(torch.autograd.Function):
+    """out = A x for the 0/1 pattern A of the graph; gradient A^T g."""
+
+    @staticmethod
+    def forward(ctx, x: Tensor, graph: CSRGraph):
+        ctx.graph = graph
+        ones = torch.ones(graph.num_edges, dtype=x.dtype, device=x.device)
+        return _csr(graph.crow, graph.col, ones, graph.num_nodes) @ x
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):
+        graph: CSRGraph = ctx.graph
+        crow_t, col_t, _ = graph.transposed
+        ones = torch.ones(graph.num_edges, dtype=grad.dtype, device=grad.device)
+        return _csr(crow_t, col_t, ones, graph.num_nodes) @ grad, None
+
+
+def _unsort(values: Tensor, order: Tensor | None) -> Tensor:
+    if order is None:
+        return values
+    out = torch.empty_like(values)
+    out[order] = values
+    return out
+
+
+class _MultiHeadSpMM(torch.autograd.Function):
+    """out[:, h] = P(w[:, h]) z[:, h] for every head h; gradients for z and w."""
+
+    @staticmethod
+    def forward(ctx, weight: Tensor, z: Tensor, graph: CSRGraph):
+        H = weight.size(1)
+        zt = z.transpose(0, 1).contiguous()  # (H, n, C)
+        w = graph._values(weight).t().contiguous()  # (H, E) in CSR order
+        out = torch.stack([_csr(graph.crow, graph.col, w[h], graph.num_nodes) @ zt[h] for h in range(H)], dim=1)
+        ctx.graph = graph
+        ctx.save_for_backward(weight, w, zt)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):
+        weight, w, zt = ctx.saved_tensors
+        graph: CSRGraph = ctx.graph
+        H, n = w.size(0), graph.num_nodes
+        gt = grad.transpose(0, 1).contiguous()  # (H, n, C)
+        gw = gz = None
+        if ctx.needs_input_grad[1]:
+            crow_t, col_t, _ = graph.transposed
+            wt = graph._values(weight, transpose=True).t().contiguous()
+            gz = torch.stack([_csr(crow_t, col_t, wt[h], n) @ gt[h] for h in range(H)], dim=1)
+        if ctx.needs_input_grad[0]:
+            crow_b, col_b = graph.batched_pattern(H)
+            s = torch.sparse.sampled_addmm(_csr(crow_b, col_b, w, n), gt, zt.transpose(1, 2), beta=0.0)
+            gw = _unsort(s.values().t(), graph.order)
+        return gw, gz, None
+
+
+def spmm(graph: CSRGraph, weight: Tensor | None, x: Tensor) -> Tensor:
+    """Fast weighted sum aggregation :math:`\\mathbf h_i = \\sum_{j \\to i} w_{ji}\\mathbf x_j`
+    as one CSR sparse-dense product (differentiable in ``x`` and ``weight``).
+
+    Equals ``propagate(x, edge_index, lambda xi, xj, w: w[:, None] * xj, edge_attr=w)``
+    (tested). With a weight of shape ``(E, H)`` and ``x`` of shape ``(n, H, C)`` it runs one
+    product per head (multi-head attention); the gradient of the weights is a *sampled*
+    dense product :math:`(G X^\\top)_{ij}` evaluated only on the edges.
+
+    Shapes:
+        weight: ``(E,)`` or ``(E, H)`` (None: all ones); x: ``(n, F)`` or ``(n, H, C)``;
+        returns the shape of ``x``.
+
+    Introduced in: 5.3.
+    """
+    if x.size(0) != graph.num_nodes:
+        raise ValueError(f"x has {x.size(0)} rows but the graph has {graph.num_nodes} nodes")
+    if weight is None:  # plain sum: no weights to gather or differentiate
+        if x.dim() == 1:
+            return _UnweightedSpMM.apply(x[:, None], graph)[:, 0]
+        return _UnweightedSpMM.apply(x.reshape(x.size(0), -1), graph).reshape(x.shape)
+    if weight.size(0) != graph.num_edges:
+        raise ValueError(f"weight must have one entry per edge ({graph.num_edges}), got shape {tuple(weight.shape)}")
+    weight = weight.to(x.dtype)
+    if weight.dim() == 1:
+        if x.dim() == 1:
+            return _SpMM.apply(weight, x[:, None], graph)[:, 0]
+        shape = x.shape
+        return _SpMM.apply(weight, x.reshape(shape[0], -1), graph).reshape(shape)
+    if weight.dim() == 2 and x.dim() == 3 and x.size(1) == weight.size(1):
+        return _MultiHeadSpMM.apply(weight, x, graph)
+    raise ValueError(f"weight (E, H) needs x of shape (n, H, C); got weight {tuple(weight.shape)}, x {tuple(x.shape)}")
+
+
+# ------------------------------------------------------------------ the permutation action
+def permute_nodes(perm: Tensor, x: Tensor | None, edge_index: Tensor) -> tuple[Tensor | None, Tensor]:
+    """Relabel the nodes: new node ``k`` is old node ``perm[k]`` (:math:`X \\mapsto PX`,
+    :math:`A \\mapsto PAP^\\top`). The edge list keeps its order; only the labels change,
+    ``edge_index -> perm^{-1}[edge_index]``.
+
+    Shapes: perm ``(n,)``; x ``(n, ...)``; edge_index ``(2, E)``; returns the same shapes.
+    Introduced in: 5.3.
+    """
+    perm = torch.as_tensor(perm, dtype=torch.long)
+    inv = torch.empty_like(perm)
+    inv[perm] = torch.arange(perm.numel(), device=perm.device)
+    return (x[perm] if x is not None else None), inv[edge_index]
+
+
+def graph_action(g: Tensor, inputs: tuple) -> tuple:
+    """The action of :math:`S_n` on an input tuple ``(x, edge_index, *rest)`` for
+    :func:`gdlutils.groups.check_equivariance`: nodes relabelled by :func:`permute_nodes`,
+    per-edge extras in ``rest`` (edge features, weights) unchanged since the edge order is kept.
+
+    Use ``rho_out = SymmetricGroup.permute_rows`` for node-level outputs, or
+    :func:`gdlutils.groups.check_invariance` for graph-level ones.
+
+    Introduced in: 5.3.
+    """
+    x, edge_index, *rest = inputs
+    px, pe = permute_nodes(g, x, edge_index)
+    return (px, pe, *rest)
