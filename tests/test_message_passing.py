@@ -170,3 +170,14 @@ def test_bad_inputs():
         scatter(x, torch.tensor([0, 1, 0, 1]), 2, "median")
     with pytest.raises(ValueError, match="rows"):
         spmm(CSRGraph(torch.tensor([[0, 1], [1, 0]]), 3), None, x)
+
+
+@pytest.mark.parametrize("key_max", [1, 7, 1000, 2**16, 2**16 + 1, 10**6])
+def test_stable_argsort_matches_torch(key_max):
+    from gdlutils.message_passing import _stable_argsort
+
+    g = torch.Generator().manual_seed(key_max)
+    keys = torch.randint(0, key_max, (5000,), generator=g)
+    keys[:3] = key_max - 1  # the largest key is present
+    assert torch.equal(_stable_argsort(keys, key_max), torch.argsort(keys, stable=True))
+    assert _stable_argsort(keys[:0], key_max).numel() == 0
