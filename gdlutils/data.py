@@ -234,8 +234,11 @@ def fetch(path: str, *, download: bool | None = None, verify: bool = True, progr
     where = (
         f"GDL_DATA={os.environ['GDL_DATA']}" if os.environ.get("GDL_DATA") else "the user cache folder"
     )
+    searched = f"{data_home()} ({where})"
+    if cache_home() != data_home():
+        searched += f" nor in {cache_home()}"
     help_text = (
-        f"data file {path!r} was not found in {data_home()} ({where}) nor in {cache_home()}.\n"
+        f"data file {path!r} was not found in {searched}.\n"
         f"Download it from\n  {entry.url}\nand save it as\n  {data_home() / path}\n"
         "or set the environment variable GDL_DATA to a folder that holds it."
     )

@@ -63,6 +63,18 @@ def test_fetch_finds_and_verifies_offline(shared_data, monkeypatch):
     assert path == shared_data.resolve() / "meshes" / "torus.obj"
 
 
+def test_missing_file_without_gdl_data_names_the_cache_folder_once(tmp_path, monkeypatch):
+    monkeypatch.delenv("GDL_DATA", raising=False)
+    monkeypatch.delenv("GDL_CACHE", raising=False)
+    monkeypatch.setattr(data, "_user_cache_dir", lambda: tmp_path / "cache")
+    monkeypatch.setenv("GDL_OFFLINE", "1")
+    with pytest.raises(data.DataNotFoundError) as err:
+        data.fetch("meshes/spot.obj")
+    message = str(err.value)
+    assert "the user cache folder" in message and "nor in" not in message
+    assert str(tmp_path / "cache" / "meshes" / "spot.obj") in message
+
+
 def test_fetch_unknown_file_lists_registry():
     with pytest.raises(KeyError, match="meshes/spot.obj"):
         data.fetch("meshes/teapot.obj")
