@@ -113,7 +113,24 @@ class CyclicGroup:
         return np.roll(x, int(g), axis=dim)
 
 
-class SymmetricGroup:
+class _PermutationArithmetic:
+    """Identity, composition ``(gh)[i] = g[h[i]]`` and inverse of permutations of ``0..n-1``
+    stored as integer tensors of shape ``(n,)``; shared by :class:`SymmetricGroup` and
+    :class:`PermutationGroup`."""
+
+    n: int
+
+    def identity(self) -> torch.Tensor:
+        return torch.arange(self.n)
+
+    def compose(self, g: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+        return g[h]
+
+    def inverse(self, g: torch.Tensor) -> torch.Tensor:
+        return torch.argsort(g)
+
+
+class SymmetricGroup(_PermutationArithmetic):
     """The symmetric group :math:`S_n` of permutations of :math:`n` objects.
 
     An element is a permutation stored as an integer tensor ``perm`` of shape ``(n,)``;
@@ -146,15 +163,6 @@ class SymmetricGroup:
         import itertools
 
         return [torch.tensor(p) for p in itertools.permutations(range(self.n))]
-
-    def identity(self) -> torch.Tensor:
-        return torch.arange(self.n)
-
-    def compose(self, g: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
-        return g[h]
-
-    def inverse(self, g: torch.Tensor) -> torch.Tensor:
-        return torch.argsort(g)
 
     def sample(self, num: int, generator: torch.Generator | None = None) -> list[torch.Tensor]:
         return [torch.randperm(self.n, generator=generator) for _ in range(num)]
@@ -1060,7 +1068,7 @@ def regular_action(group) -> Callable[[Any, torch.Tensor], torch.Tensor]:
     return rho
 
 
-class PermutationGroup:
+class PermutationGroup(_PermutationArithmetic):
     """A finite group of permutations of :math:`\\{0, \\dots, n-1\\}` given by its list of elements.
 
     Composition, inverse and identity are those of :class:`SymmetricGroup` (``(gh)[i] = g[h[i]]``);
@@ -1089,15 +1097,6 @@ class PermutationGroup:
 
     def elements(self) -> list[torch.Tensor]:
         return list(self._elements)
-
-    def identity(self) -> torch.Tensor:
-        return torch.arange(self.n)
-
-    def compose(self, g: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
-        return g[h]
-
-    def inverse(self, g: torch.Tensor) -> torch.Tensor:
-        return torch.argsort(g)
 
     def sample(self, num: int, generator: torch.Generator | None = None) -> list[torch.Tensor]:
         idx = torch.randint(len(self), (num,), generator=generator).tolist()
