@@ -25,8 +25,16 @@ print("SETUP-OUTPUT:", "".join(o.get("text", "") for o in first.get("outputs", [
 """
 
 
+# An index that cannot be reached (offline, or only a local mirror) fails after one retry
+# instead of pip's default five with back-off, which made this test take 10 minutes offline.
+PIP_ENV = {"PIP_RETRIES": "1", "PIP_DEFAULT_TIMEOUT": "30"}
+
+
 def _pip(python: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([str(python), "-m", "pip", "--disable-pip-version-check", *args], capture_output=True, text=True)
+    return subprocess.run(
+        [str(python), "-m", "pip", "--disable-pip-version-check", *args],
+        capture_output=True, text=True, env={**os.environ, **PIP_ENV},
+    )
 
 
 @pytest.mark.slow
@@ -48,6 +56,7 @@ def test_fresh_environment_installs_gdlutils_from_the_first_cell(tmp_path):
     env["GDLUTILS_SOURCE"] = str(ROOT)
     env["JUPYTER_PATH"] = str(env_dir / "share" / "jupyter")  # the fresh environment's kernel only
     env["MPLBACKEND"] = "Agg"
+    env.update(PIP_ENV)
     run = subprocess.run([str(python), "-c", RUNNER, str(NOTEBOOK), str(NOTEBOOK.parent)], capture_output=True, text=True, env=env, timeout=1200)
     if run.returncode != 0 and any(e in run.stdout + run.stderr for e in NETWORK_ERRORS):
         pytest.skip("the first cell could not reach a package index: " + run.stdout[-300:])
