@@ -248,6 +248,7 @@ class GCNConv(nn.Module):
         self.lin = nn.Linear(in_channels, out_channels, bias=False)
         self.bias = nn.Parameter(torch.empty(out_channels)) if bias else None
         self._cache: tuple | None = None
+        self._scaled_cache: tuple | None = None
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -255,7 +256,7 @@ class GCNConv(nn.Module):
         nn.init.xavier_uniform_(self.lin.weight)
         if self.bias is not None:
             nn.init.zeros_(self.bias)
-        self._cache = None
+        self._cache = self._scaled_cache = None
 
     def _operator(self, edge_index: Tensor, n: int, edge_weight: Tensor | None, dtype) -> tuple:
         if self.cached and self._cache is not None:
@@ -273,9 +274,37 @@ class GCNConv(nn.Module):
             self._cache = op
         return op
 
+    def _scaled_operator(self, edge_index: Tensor, n: int, dtype) -> tuple:
+        """For an unweighted graph: the 0/1 pattern of :math:`A` without its self-loops, the
+        loop weights :math:`\lambda_i` (1 where a loop existed, else 1 or 2) and
+        :math:`\tilde D^{-1/2}`, so that :math:`\hat A = \tilde D^{-1/2}(A + \Lambda)\tilde D^{-1/2}`."""
+        if self.cached and self._scaled_cache is not None:
+            if self._scaled_cache[0] != n:
+                raise ValueError(f"cached operator has {self._scaled_cache[0]} nodes but x has {n} rows; use cached=False")
+            return self._scaled_cache[1:]
+        src, dst = edge_index[0], edge_index[1]
+        loop_w = torch.full((n,), 2.0 if self.improved else 1.0, dtype=dtype, device=edge_index.device)
+        is_loop = src == dst
+        if bool(is_loop.any()):  # as add_remaining_self_loops: an existing (unit) loop is kept
+            loop_w[src[is_loop]] = 1.0
+            edge_index = edge_index[:, ~is_loop]
+        graph = CSRGraph(edge_index, n)
+        deg = (graph.crow[1:] - graph.crow[:-1]).to(dtype) + loop_w  # >= 1: no division by zero
+        op = (graph, loop_w.unsqueeze(-1), deg.rsqrt().unsqueeze(-1))
+        if self.cached:
+            self._scaled_cache = (n, *op)
+        return op
+
     def forward(self, x: Tensor, edge_index: Tensor, edge_weight: Tensor | None = None) -> Tensor:
         _check_x(x, self.in_channels, "GCNConv")
         edge_index, n = check_graph(x, edge_index)
+        if self.fast and edge_weight is None and self.normalize and self.add_self_loops:
+            # unweighted fast path: the normalisation is two diagonal scalings around one
+            # unweighted CSR product, D^-1/2 (A + L) D^-1/2 H = s * (A (s * H) + L s * H)
+            graph, loop_w, s = self._scaled_operator(edge_index, n, x.dtype)
+            h = s * _linear(self.lin, x)
+            out = s * (spmm(graph, None, h) + loop_w * h)
+            return out + self.bias if self.bias is not None else out
         ei, w, n, graph = self._operator(edge_index, n, edge_weight, x.dtype)
         h = _linear(self.lin, x)
         if self.fast:

@@ -206,3 +206,25 @@ def test_bad_inputs():
         cached(torch.randn(N + 1, F_IN), ei)
     with pytest.raises(ValueError, match="kind"):
         gnn.GraphClassifier(F_IN, 4, 2, kind="max")
+
+
+@pytest.mark.parametrize("improved", [False, True])
+@pytest.mark.parametrize("cached", [False, True])
+def test_gcn_unweighted_fast_path_equals_generic_core(improved, cached):
+    """The unweighted fast path (diagonal scalings around one 0/1 CSR product) against the
+    scatter core, on a graph with self-loops, duplicate edges and isolated nodes."""
+    torch.manual_seed(3)
+    fast = gnn.GCNConv(F_IN, 4, improved=improved, cached=cached)
+    slow = gnn.GCNConv(F_IN, 4, improved=improved, fast=False)
+    slow.load_state_dict(fast.state_dict())
+    ei, x = graph(11, n=N, E=90)
+    ei = torch.cat([ei, ei[:, :10], torch.tensor([[3, 3], [3, 3]])], dim=1)  # duplicates, a double loop
+    x = torch.cat([x, torch.randn(5, F_IN)])  # 5 isolated nodes
+    x1, x2 = x.clone().requires_grad_(), x.clone().requires_grad_()
+    for _ in range(2):  # the second call uses the cache when cached=True
+        a, b = fast(x1, ei), slow(x2, ei)
+        assert (a - b).abs().max() < 1e-5
+    a.sum().backward()
+    b.sum().backward()
+    assert (x1.grad - x2.grad).abs().max() < 1e-5
+    assert (fast.lin.weight.grad - slow.lin.weight.grad).abs().max() < 1e-5
