@@ -275,7 +275,7 @@ class GCNConv(nn.Module):
         return op
 
     def _scaled_operator(self, edge_index: Tensor, n: int, dtype) -> tuple:
-        """For an unweighted graph: the 0/1 pattern of :math:`A` without its self-loops, the
+        r"""For an unweighted graph: the 0/1 pattern of :math:`A` without its self-loops, the
         loop weights :math:`\lambda_i` (1 where a loop existed, else 1 or 2) and
         :math:`\tilde D^{-1/2}`, so that :math:`\hat A = \tilde D^{-1/2}(A + \Lambda)\tilde D^{-1/2}`."""
         if self.cached and self._scaled_cache is not None:
