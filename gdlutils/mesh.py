@@ -725,7 +725,8 @@ def laplacian_eigs(L: sp.spmatrix, M: sp.spmatrix, k: int = 20, sigma: float = -
     """The ``k`` smallest eigenpairs of :math:`L\\phi = \\lambda M\\phi` (Laplace–Beltrami).
 
     Solved by shift-invert Lanczos about ``sigma`` (slightly below 0, since :math:`L` is
-    singular on a closed mesh). Eigenvectors are :math:`M`-orthonormal,
+    singular on a closed mesh), with a fixed start vector and a margin of extra eigenpairs so
+    that degenerate clusters are found whole. Eigenvectors are :math:`M`-orthonormal,
     :math:`\\Phi^\\top M\\Phi = I`, and eigenvalues ascend.
 
     Shapes:
@@ -738,8 +739,13 @@ def laplacian_eigs(L: sp.spmatrix, M: sp.spmatrix, k: int = 20, sigma: float = -
         raise ValueError(f"L and M must be square of the same size, got {L.shape} and {M.shape}")
     if not 0 < k < n - 1:
         raise ValueError(f"k must be in [1, {n - 2}] for {n} vertices, got {k}")
-    evals, evecs = spla.eigsh(L.tocsc(), k=k, M=M.tocsc(), sigma=sigma, which="LM")
-    order = np.argsort(evals)
+    # Lanczos can miss one copy of a degenerate eigenvalue (the 2l+1-fold clusters of a sphere):
+    # ask for a margin of extra pairs and keep the k smallest. The start vector is fixed, so the
+    # result does not depend on ARPACK's internal random state (which advances call by call).
+    k_solve = min(n - 2, k + max(5, k // 2))
+    v0 = np.random.default_rng(0).standard_normal(n)
+    evals, evecs = spla.eigsh(L.tocsc(), k=k_solve, M=M.tocsc(), sigma=sigma, which="LM", v0=v0)
+    order = np.argsort(evals)[:k]
     evals, evecs = evals[order], evecs[:, order]
     # fix signs for reproducibility: largest-magnitude entry positive
     s = np.sign(evecs[np.argmax(np.abs(evecs), axis=0), np.arange(k)])
