@@ -34,6 +34,7 @@ from torch import nn
 
 from gdlutils.groups import element_index, _key
 from gdlutils.multiscale import local_pool
+from gdlutils.utils import reset_submodules
 
 __all__ = [
     "CyclicConv",
@@ -258,9 +259,7 @@ class Blueprint(nn.Module):
         self.head = head if head is not None else nn.Identity()
 
     def reset_parameters(self) -> None:
-        for m in self.modules():
-            if m is not self and hasattr(m, "reset_parameters"):
-                m.reset_parameters()
+        reset_submodules(self)
 
     def features(self, x: torch.Tensor, *graph: Any) -> torch.Tensor:
         """The equivariant part, :math:`\\sigma \\circ B_J \\circ \\dots \\circ B_1` (before :math:`A`)."""

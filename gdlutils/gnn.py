@@ -41,6 +41,7 @@ from gdlutils.message_passing import (
     spmm,
 )
 from gdlutils.spectral import ChebConv
+from gdlutils.utils import reset_submodules
 
 __all__ = [
     "GCNConv",
@@ -527,9 +528,7 @@ class GINConv(nn.Module):
 
     def reset_parameters(self) -> None:
         """Reset the MLP's parameters and :math:`\\varepsilon`."""
-        for m in self.nn.modules():
-            if m is not self.nn and hasattr(m, "reset_parameters"):
-                m.reset_parameters()
+        reset_submodules(self.nn)
         if hasattr(self.nn, "reset_parameters"):
             self.nn.reset_parameters()
         with torch.no_grad():

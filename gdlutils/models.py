@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from .gconv import GroupBatchNorm, GroupConv2d, GroupPool, GroupSpatialPool2d, LiftingConv2d, group_order
+from .utils import reset_submodules
 
 __all__ = ["MLP", "CNN", "ResidualBlock", "GCNN", "P4CNN", "P4MCNN", "comparable_channels"]
 
@@ -111,9 +112,7 @@ class ResidualBlock(nn.Module):
         self.bn2 = norm()
 
     def reset_parameters(self) -> None:
-        for m in self.modules():
-            if m is not self and hasattr(m, "reset_parameters"):
-                m.reset_parameters()
+        reset_submodules(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         _check_images(x, self.channels, "ResidualBlock")
@@ -167,9 +166,7 @@ class CNN(nn.Module):
         self.readout = nn.Linear(width, num_classes)
 
     def reset_parameters(self) -> None:
-        for m in self.modules():
-            if m is not self and hasattr(m, "reset_parameters"):
-                m.reset_parameters()
+        reset_submodules(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         _check_images(x, self.in_channels, "CNN")
@@ -226,9 +223,7 @@ class GCNN(nn.Module):
         self.readout = nn.Linear(channels[-1], num_classes)
 
     def reset_parameters(self) -> None:
-        for m in self.modules():
-            if m is not self and hasattr(m, "reset_parameters"):
-                m.reset_parameters()
+        reset_submodules(self)
 
     def group_features(self, x: torch.Tensor) -> torch.Tensor:
         """The last group feature map. Shapes: ``(B, C_in, N, N)`` -> ``(B, C, |H|, N', N')``."""

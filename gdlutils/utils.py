@@ -1,4 +1,5 @@
-"""Small helpers shared by the notebooks: seeding and device choice.
+"""Small helpers shared by the notebooks and the modules: seeding, device choice, resetting
+the parameters of composite layers.
 
 Introduced in: Welcome (how to use this book).
 """
@@ -10,7 +11,7 @@ import random
 import numpy as np
 import torch
 
-__all__ = ["seed_everything", "get_device"]
+__all__ = ["seed_everything", "get_device", "reset_submodules"]
 
 
 def seed_everything(seed: int = 0) -> torch.Generator:
@@ -30,3 +31,11 @@ def get_device(prefer: str | None = None) -> torch.device:
     if prefer is not None:
         return torch.device(prefer)
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def reset_submodules(module: torch.nn.Module) -> None:
+    """Call ``reset_parameters()`` on every submodule of ``module`` that has one (not on
+    ``module`` itself): the ``reset_parameters`` of a layer assembled from PyTorch layers."""
+    for m in module.modules():
+        if m is not module and hasattr(m, "reset_parameters"):
+            m.reset_parameters()

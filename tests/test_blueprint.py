@@ -72,13 +72,17 @@ def test_group_conv_on_cyclic_is_circular_convolution():
     assert torch.allclose(layer(x)[0, 0], ref, atol=1e-6)
 
 
+def _random_adjacency(n: int, p: float) -> torch.Tensor:
+    """A random undirected simple graph (symmetric 0/1, empty diagonal), from the global seed."""
+    a = torch.triu((torch.rand(n, n) < p).float(), 1)
+    return a + a.T
+
+
 def test_perm_layer_equivariant():
     torch.manual_seed(0)
     n = 9
     s = SymmetricGroup(n)
-    a = (torch.rand(n, n) < 0.3).float()
-    a = torch.triu(a, 1)
-    a = a + a.T
+    a = _random_adjacency(n, 0.3)
     x = torch.randn(n, 4)
     layer = PermEquivariantLinear(4, 5)
     rho_in = lambda g, inp: (s.permute_rows(g, inp[0]), s.permute_adjacency(g, inp[1]))
@@ -120,9 +124,7 @@ def test_set_and_group_blueprints():
     torch.manual_seed(0)
     n = 7
     s = SymmetricGroup(n)
-    a = (torch.rand(n, n) < 0.4).float()
-    a = torch.triu(a, 1)
-    a = a + a.T
+    a = _random_adjacency(n, 0.4)
     x = torch.randn(n, 3)
     model = set_blueprint(3)
     rho = lambda g, inp: (s.permute_rows(g, inp[0]), s.permute_adjacency(g, inp[1]))

@@ -58,3 +58,17 @@ def test_residual_block_shift_equivariant():
     check_equivariance(block, G, x, G.act, atol=1e-10, rtol=1e-10)
     with pytest.raises(ValueError, match="odd"):
         ResidualBlock(3, kernel_size=2)
+
+
+@pytest.mark.parametrize("make", [lambda: CNN(1, 10, (4, 8), residual_blocks=1), lambda: GCNN(1, 10, (4, 4), group="p4")])
+def test_reset_parameters_redraws_every_layer(make):
+    torch.manual_seed(0)
+    model = make()
+    before = {k: v.clone() for k, v in model.state_dict().items() if v.is_floating_point()}
+    with torch.no_grad():
+        for p in model.parameters():
+            p.fill_(0.123)
+    model.reset_parameters()
+    for name, p in model.named_parameters():
+        assert not torch.all(p == 0.123), f"{name} was not reset"
+        assert p.shape == before[name].shape
