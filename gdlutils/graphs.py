@@ -56,30 +56,38 @@ Normalization = Literal["sym", "rw"] | None
 
 
 # ------------------------------------------------------------------ validation
-def check_edge_index(edge_index: Any, num_nodes: int | None = None) -> torch.Tensor:
+def check_edge_index(edge_index: Any, num_nodes: int | None = None, *, note: str = "") -> torch.Tensor:
     """Validate ``edge_index`` and return it as a ``torch.long`` tensor of shape ``(2, E)``.
 
-    Raises ``TypeError``/``ValueError`` saying what was expected when the shape is wrong or an
-    index lies outside ``[0, num_nodes)``.
+    The one validator of the PyG edge-list convention in gdlutils (the message-passing layers
+    call it through :func:`gdlutils.message_passing.check_graph`). Raises ``TypeError`` /
+    ``ValueError`` saying what was expected when the type, shape or dtype is wrong, or an index
+    lies outside ``[0, num_nodes)``; ``note`` is added to the out-of-range message.
 
     Introduced in: 4.1.
     """
     if isinstance(edge_index, np.ndarray):
         edge_index = torch.from_numpy(edge_index)
     if not isinstance(edge_index, torch.Tensor):
-        raise TypeError(f"edge_index must be a torch.Tensor of shape (2, E), got {type(edge_index).__name__}")
+        raise TypeError(
+            f"edge_index must be a torch.Tensor of shape (2, E) holding node indices, got {type(edge_index).__name__}"
+        )
     if edge_index.dim() != 2 or edge_index.size(0) != 2:
-        raise ValueError(f"edge_index must have shape (2, E), got {tuple(edge_index.shape)}")
-    if edge_index.dtype.is_floating_point or edge_index.dtype == torch.bool:
-        raise TypeError(f"edge_index must hold integers, got dtype {edge_index.dtype}")
+        raise ValueError(
+            f"edge_index must have shape (2, E) (row 0: sources, row 1: targets), got {tuple(edge_index.shape)}"
+            + (" -- did you pass the transpose (E, 2)? use edge_index.t()" if edge_index.dim() == 2 and edge_index.size(1) == 2 else "")
+        )
+    if edge_index.dtype.is_floating_point or edge_index.dtype.is_complex or edge_index.dtype == torch.bool:
+        raise TypeError(f"edge_index must hold integers (node indices, torch.long), got dtype {edge_index.dtype}")
     edge_index = edge_index.long()
     if edge_index.numel() > 0:
         lo, hi = int(edge_index.min()), int(edge_index.max())
         if lo < 0:
-            raise ValueError(f"edge_index has a negative node index ({lo}); indices must be in [0, num_nodes)")
+            raise ValueError(f"edge_index holds a negative node index ({lo}); indices must lie in [0, num_nodes)")
         if num_nodes is not None and hi >= num_nodes:
             raise ValueError(
-                f"edge_index refers to node {hi} but num_nodes = {num_nodes}; indices must be in [0, {num_nodes})"
+                f"edge_index refers to node {hi} but num_nodes = {num_nodes} (there are only {num_nodes} nodes"
+                f"{'; ' + note if note else ''}); indices must lie in [0, {num_nodes})"
             )
     return edge_index
 

@@ -28,6 +28,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from gdlutils.graphs import check_edge_index, num_nodes_of
+
 __all__ = [
     "check_graph",
     "scatter",
@@ -64,40 +66,21 @@ def check_graph(
 
     Introduced in: 5.3.
     """
-    if not isinstance(edge_index, Tensor):
+    if not isinstance(edge_index, Tensor):  # a NumPy array too: the layers take tensors only
         raise TypeError(
             f"edge_index must be a torch.Tensor of shape (2, E) holding node indices, "
             f"got {type(edge_index).__name__}"
         )
-    if edge_index.dim() != 2 or edge_index.size(0) != 2:
-        raise ValueError(
-            f"edge_index must have shape (2, E) (row 0: sources, row 1: targets), got {tuple(edge_index.shape)}"
-            + (" -- did you pass the transpose (E, 2)? use edge_index.t()" if edge_index.dim() == 2 and edge_index.size(1) == 2 else "")
-        )
-    if edge_index.dtype.is_floating_point or edge_index.dtype.is_complex or edge_index.dtype == torch.bool:
-        raise TypeError(f"edge_index must hold integer node indices (torch.long), got dtype {edge_index.dtype}")
     if x is not None and not isinstance(x, Tensor):
         raise TypeError(f"x must be a torch.Tensor of shape (num_nodes, F), got {type(x).__name__}")
     if x is not None and x.dim() == 0:
         raise ValueError("x must have one row per node, got a scalar")
     if num_nodes is None:
-        if x is not None:
-            num_nodes = x.size(0)
-        else:
-            num_nodes = int(edge_index.max()) + 1 if edge_index.numel() else 0
+        num_nodes = x.size(0) if x is not None else None
     elif x is not None and x.size(0) != num_nodes:
         raise ValueError(f"x has {x.size(0)} rows but the graph has num_nodes = {num_nodes}; expected one row per node")
-    edge_index = edge_index.long()
-    if edge_index.numel():
-        lo, hi = int(edge_index.min()), int(edge_index.max())
-        if lo < 0:
-            raise ValueError(f"edge_index holds a negative node index ({lo}); indices must lie in [0, {num_nodes})")
-        if hi >= num_nodes:
-            raise ValueError(
-                f"edge_index refers to node {hi} but there are only {num_nodes} nodes "
-                f"(x has {num_nodes} rows); indices must lie in [0, {num_nodes})"
-            )
-    return edge_index, int(num_nodes)
+    edge_index = check_edge_index(edge_index, num_nodes, note=f"x has {num_nodes} rows" if x is not None else "")
+    return edge_index, num_nodes_of(edge_index, num_nodes)
 
 
 def _check_index(index: Tensor, size: int, dim_size: int, what: str = "index") -> None:
