@@ -35,6 +35,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from gdlutils.groups import SO3
+
 __all__ = [
     "icosphere",
     "rotation_matrix",
@@ -83,9 +85,7 @@ def rotation_matrix(axis, angle: float, dtype: torch.dtype = torch.float64) -> T
     a = torch.as_tensor(axis, dtype=dtype)
     if a.shape != (3,) or a.norm() == 0:
         raise ValueError(f"axis must be a non-zero vector of shape (3,), got {tuple(a.shape)}")
-    a = a / a.norm()
-    K = torch.tensor([[0, -a[2], a[1]], [a[2], 0, -a[0]], [-a[1], a[0], 0]], dtype=dtype)
-    return torch.eye(3, dtype=dtype) + math.sin(angle) * K + (1 - math.cos(angle)) * (K @ K)
+    return SO3(dtype).matrix(a / a.norm() * float(angle))
 
 
 # ------------------------------------------------------------------ finite matrix groups
