@@ -41,6 +41,7 @@ from gdlutils.message_passing import (
     spmm,
 )
 from gdlutils.spectral import ChebConv
+from gdlutils.training import accuracy as _accuracy
 from gdlutils.utils import reset_submodules
 
 __all__ = [
@@ -802,11 +803,14 @@ class GraphClassifier(nn.Module):
 
 # ------------------------------------------------------------------ training
 def accuracy(logits: Tensor, y: Tensor, mask: Tensor | None = None) -> float:
-    """Fraction of correct argmax predictions (on ``mask`` if given)."""
-    pred = logits.argmax(-1)
+    """Fraction of correct argmax predictions on the nodes of ``mask`` (all if None):
+    :func:`gdlutils.training.accuracy` restricted to a node mask.
+
+    Shapes: logits ``(n, C)``; y ``(n,)``; mask ``(n,)`` bool.
+    """
     if mask is not None:
-        pred, y = pred[mask], y[mask]
-    return float((pred == y).float().mean()) if y.numel() else float("nan")
+        logits, y = logits[mask], y[mask]
+    return _accuracy(logits, y)
 
 
 @dataclass

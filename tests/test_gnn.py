@@ -228,3 +228,12 @@ def test_gcn_unweighted_fast_path_equals_generic_core(improved, cached):
     b.sum().backward()
     assert (x1.grad - x2.grad).abs().max() < 1e-5
     assert (fast.lin.weight.grad - slow.lin.weight.grad).abs().max() < 1e-5
+
+
+def test_masked_accuracy():
+    logits = torch.tensor([[2.0, 0.0], [0.0, 1.0], [3.0, 1.0], [0.0, 5.0]])
+    y = torch.tensor([0, 0, 0, 1])
+    mask = torch.tensor([True, True, False, False])
+    assert gnn.accuracy(logits, y, mask) == 0.5
+    assert gnn.accuracy(logits, y) == 0.75
+    assert gnn.accuracy(logits, y, torch.zeros(4, dtype=torch.bool)) != gnn.accuracy(logits, y, torch.zeros(4, dtype=torch.bool))  # nan
