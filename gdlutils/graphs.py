@@ -56,6 +56,15 @@ Normalization = Literal["sym", "rw"] | None
 
 
 # ------------------------------------------------------------------ validation
+def _min_max(t: torch.Tensor) -> tuple[int, int]:
+    """``(min, max)`` of an integer tensor in one pass (NumPy on the CPU: 4x less overhead)."""
+    if t.device.type == "cpu":
+        a = t.numpy()
+        return int(a.min()), int(a.max())
+    lo, hi = torch.aminmax(t)
+    return int(lo), int(hi)
+
+
 def check_edge_index(edge_index: Any, num_nodes: int | None = None, *, note: str = "") -> torch.Tensor:
     """Validate ``edge_index`` and return it as a ``torch.long`` tensor of shape ``(2, E)``.
 
@@ -81,7 +90,7 @@ def check_edge_index(edge_index: Any, num_nodes: int | None = None, *, note: str
         raise TypeError(f"edge_index must hold integers (node indices, torch.long), got dtype {edge_index.dtype}")
     edge_index = edge_index.long()
     if edge_index.numel() > 0:
-        lo, hi = int(edge_index.min()), int(edge_index.max())
+        lo, hi = _min_max(edge_index)
         if lo < 0:
             raise ValueError(f"edge_index holds a negative node index ({lo}); indices must lie in [0, num_nodes)")
         if num_nodes is not None and hi >= num_nodes:
