@@ -31,6 +31,7 @@ from torch import Tensor, nn
 
 from gdlutils.message_passing import (
     CSRGraph,
+    _csr_struct,
     add_self_loops,
     check_graph,
     gcn_norm,
@@ -86,10 +87,7 @@ def _transposed_pattern(x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
     if hit is not None:
         return hit[1]
     rows = torch.repeat_interleave(torch.arange(x.size(0), device=col.device), crow[1:] - crow[:-1])
-    order = torch.argsort(col, stable=True)
-    crow_t = torch.zeros(x.size(1) + 1, dtype=torch.long, device=col.device)
-    torch.cumsum(torch.bincount(col, minlength=x.size(1)), 0, out=crow_t[1:])
-    pattern = (crow_t, rows[order], order)
+    pattern = _csr_struct(col.long(), rows, x.size(1))  # rows of x^T = columns of x
     if len(_TRANSPOSE_CACHE) > 8:
         _TRANSPOSE_CACHE.clear()
     _TRANSPOSE_CACHE[key] = (col, pattern)
@@ -124,6 +122,11 @@ def _linear(lin: nn.Linear, x: Tensor) -> Tensor:
             out = torch.sparse.mm(x, lin.weight.t())
         return out + lin.bias if lin.bias is not None else out
     return lin(x)
+
+
+def _backward_follows(*tensors: Tensor) -> bool:
+    """Will a backward pass run through an operation on these tensors?"""
+    return torch.is_grad_enabled() and any(t.requires_grad for t in tensors)
 
 
 def _check_x(x: Tensor, in_channels: int, name: str) -> None:
@@ -294,8 +297,7 @@ class GCNConv(nn.Module):
             edge_index = edge_index[:, ~is_loop]
         else:
             loop_w = fill
-        backward = torch.is_grad_enabled() and any(p.requires_grad for p in self.lin.parameters())
-        graph = CSRGraph(edge_index, n, validate=False, transpose=backward)  # A^T for the backward pass
+        graph = CSRGraph(edge_index, n, validate=False, transpose=_backward_follows(self.lin.weight))
         deg = (graph.crow[1:] - graph.crow[:-1]).to(dtype).unsqueeze(-1) + loop_w  # >= 1: no division by zero
         op = (graph, loop_w, deg.rsqrt_())
         if self.cached:
@@ -457,7 +459,8 @@ class GATConv(nn.Module):
             ei, _ = add_self_loops(ei, n)
         graph = None
         if self.fast:  # reorder the edges by target once, so attention values are already in CSR order
-            graph = CSRGraph.from_sorted(CSRGraph(ei, n, validate=False).sorted_edge_index(), n, validate=False)
+            ei = CSRGraph(ei, n, validate=False).sorted_edge_index()
+            graph = CSRGraph.from_sorted(ei, n, validate=False, transpose=_backward_follows(self.lin.weight))
             ei = graph.edge_index
         st = (ei, n, graph)
         if self.cached:
@@ -544,7 +547,7 @@ class GINConv(nn.Module):
             raise ValueError(f"GINConv: x must be a (n, F) tensor, got {getattr(x, 'shape', type(x))}")
         edge_index, n = check_graph(x, edge_index)
         if self.fast:  # (A + (1 + eps) I) x in one sparse product
-            graph = CSRGraph(edge_index, n, validate=False, transpose=torch.is_grad_enabled() and x.requires_grad)
+            graph = CSRGraph(edge_index, n, validate=False, transpose=_backward_follows(x))
             return self.nn(sum_aggregate(graph, x, 1 + self.eps))
         return self.nn(propagate(x, edge_index, aggr="sum") + (1 + self.eps) * x)
 

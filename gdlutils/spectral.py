@@ -34,6 +34,7 @@ import torch
 from torch import Tensor, nn
 
 from .graphs import check_edge_index, laplacian, num_nodes_of
+from .message_passing import _csr_struct
 
 __all__ = [
     "laplacian_eigh",
@@ -214,13 +215,10 @@ class ScaledLaplacian:
 
 
 def _csr(rows: Tensor, cols: Tensor, vals: Tensor, n: int) -> Tensor:
-    order = torch.argsort(rows, stable=True)
-    counts = torch.bincount(rows, minlength=n)
-    crow = torch.zeros(n + 1, dtype=torch.long, device=rows.device)
-    torch.cumsum(counts, 0, out=crow[1:])
+    crow, col, order = _csr_struct(rows, cols, n)  # the one CSR construction (a counting sort)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # "sparse CSR support is in beta"
-        return torch.sparse_csr_tensor(crow, cols[order], vals[order], (n, n), check_invariants=False)
+        return torch.sparse_csr_tensor(crow, col, vals[order], (n, n), check_invariants=False)
 
 
 def scaled_laplacian(

@@ -6,6 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gdlutils.groups import SymmetricGroup, check_equivariance
+import gdlutils.message_passing as mp
 from gdlutils.message_passing import (
     CSRGraph,
     add_remaining_self_loops,
@@ -17,6 +18,7 @@ from gdlutils.message_passing import (
     scatter,
     segment_softmax,
     spmm,
+    sum_aggregate,
 )
 
 
@@ -181,3 +183,282 @@ def test_stable_argsort_matches_torch(key_max):
     keys[:3] = key_max - 1  # the largest key is present
     assert torch.equal(_stable_argsort(keys, key_max), torch.argsort(keys, stable=True))
     assert _stable_argsort(keys[:0], key_max).numel() == 0
+
+
+# ------------------------------------------------------------------ fast paths (counting-sort CSR,
+# fused sum aggregation, sorted-segment softmax, multi-head product)
+
+
+def csr_cases():
+    """(rows, cols, n): random, repeated entries, isolated nodes, empty, and n > 2**16."""
+    ei, _ = random_graph(n=12, E=40, seed=5)
+    g = torch.Generator().manual_seed(6)
+    iso = torch.randint(2, 9, (2, 30), generator=g)  # nodes 0, 1 and 9..14 are isolated
+    rep = torch.tensor([[3, 3, 1, 3, 0, 1, 3], [2, 2, 2, 0, 2, 2, 0]])  # repeated edges, ties
+    big = torch.randint(0, 70_000, (2, 500), generator=g)
+    big[:, 0] = 69_999
+    return [
+        (ei[1], ei[0], 12),
+        (iso[1], iso[0], 15),
+        (rep[1], rep[0], 4),
+        (torch.zeros(0, dtype=torch.long), torch.zeros(0, dtype=torch.long), 5),
+        (big[1], big[0], 70_000),
+    ]
+
+
+def csr_reference(rows, cols, n):
+    order = torch.argsort(rows, stable=True)
+    crow = torch.zeros(n + 1, dtype=torch.long)
+    crow[1:] = torch.cumsum(torch.bincount(rows, minlength=n), 0)
+    return crow, cols[order], order
+
+
+def assert_csr_equal(got, ref):
+    assert len(got) == 3
+    for a, b in zip(got, ref):
+        assert torch.equal(a.long(), b.long())
+
+
+@pytest.mark.parametrize("use_scipy", [True, False])
+@pytest.mark.parametrize("case", range(5))
+def test_csr_struct_matches_stable_argsort(case, use_scipy, monkeypatch):
+    if not use_scipy:
+        monkeypatch.setattr(mp, "_scipy_coo_tocsr", None)
+    elif mp._scipy_coo_tocsr is None:
+        pytest.skip("SciPy's coo_tocsr is not importable")
+    rows, cols, n = csr_cases()[case]
+    assert_csr_equal(mp._csr_struct(rows, cols, n), csr_reference(rows, cols, n))
+
+
+def test_csr_struct_scipy_and_fallback_agree(monkeypatch):
+    for rows, cols, n in csr_cases():
+        fast = mp._csr_struct(rows, cols, n)
+        with monkeypatch.context() as m:
+            m.setattr(mp, "_scipy_coo_tocsr", None)
+            slow = mp._csr_struct(rows, cols, n)
+        assert_csr_equal(fast, slow)
+
+
+def test_csrgraph_validates_input():
+    with pytest.raises(ValueError, match=r"must lie in \[0, 5\)"):
+        CSRGraph(torch.tensor([[0, 1, 5], [1, 2, 0]]), 5)
+    with pytest.raises(ValueError, match=r"negative.*must lie in \[0, "):
+        CSRGraph(torch.tensor([[0, -1], [1, 0]]), 5)
+    with pytest.raises(ValueError, match="sorted"):
+        CSRGraph.from_sorted(torch.tensor([[0, 1, 2], [2, 1, 1]]), 3)
+    with pytest.raises(ValueError, match=r"must lie in \[0, 3\)"):
+        CSRGraph.from_sorted(torch.tensor([[0, 3], [1, 1]]), 3)
+    # sorted (with ties) and empty edge lists are accepted
+    CSRGraph.from_sorted(torch.tensor([[2, 0, 1], [0, 1, 1]]), 3)
+    CSRGraph.from_sorted(torch.zeros(2, 0, dtype=torch.long), 3)
+
+
+def test_csrgraph_transposed_pattern():
+    ei, _ = random_graph(n=12, E=40, seed=7)
+    assert_csr_equal(CSRGraph(ei, 12).transposed, csr_reference(ei[0], ei[1], 12))
+
+
+def dense_adjacency(ei, n):
+    """A[i, j] = number of edges j -> i, float64."""
+    return torch.zeros(n, n, dtype=torch.float64).index_put_(
+        (ei[1], ei[0]), torch.ones(ei.size(1), dtype=torch.float64), accumulate=True
+    )
+
+
+def sum_aggregate_reference(ei, n, x, self_weight, scale):
+    A = dense_adjacency(ei, n)
+    lam = torch.as_tensor(self_weight, dtype=torch.float64).reshape(-1) * torch.ones(n, dtype=torch.float64)
+    S = torch.eye(n, dtype=torch.float64) if scale is None else torch.diag(scale.reshape(-1).double())
+    return S @ (A + torch.diag(lam)) @ S @ x
+
+
+def sum_aggregate_graph():
+    ei, x = random_graph(n=12, E=40, seed=8)
+    ei = torch.cat([ei, torch.tensor([[4, 4, 2], [4, 4, 7]])], 1)  # self-loops, a repeated edge
+    return ei, x, CSRGraph(ei, 14)  # nodes 12, 13 isolated
+
+
+def self_weights(n):
+    g = torch.Generator().manual_seed(9)
+    return [
+        0.0,
+        1.0,
+        2.5,
+        torch.tensor([0.7], dtype=torch.float64),
+        torch.rand(n, 1, generator=g, dtype=torch.float64) + 0.5,
+    ]
+
+
+@pytest.mark.parametrize("with_scale", [False, True])
+@pytest.mark.parametrize("sw_case", range(5))
+def test_sum_aggregate_matches_dense(sw_case, with_scale):
+    ei, _, graph = sum_aggregate_graph()
+    n = 14
+    g = torch.Generator().manual_seed(10)
+    x = torch.randn(n, 5, generator=g, dtype=torch.float64)
+    scale = torch.rand(n, 1, generator=g, dtype=torch.float64) + 0.1 if with_scale else None
+    sw = self_weights(n)[sw_case]
+    out = sum_aggregate(graph, x, sw, scale)
+    assert out.shape == x.shape
+    assert torch.allclose(out, sum_aggregate_reference(ei, n, x, sw, scale))
+    # x of shape (n,) and (n, 2, 3): the same as the (n, F) computation, reshaped
+    x1 = x[:, 0].clone()
+    out1 = sum_aggregate(graph, x1, sw, scale)
+    assert out1.shape == (n,)
+    assert torch.allclose(out1, sum_aggregate_reference(ei, n, x1[:, None], sw, scale)[:, 0])
+    x3 = torch.randn(n, 2, 3, generator=g, dtype=torch.float64)
+    out3 = sum_aggregate(graph, x3, sw, scale)
+    assert out3.shape == (n, 2, 3)
+    assert torch.allclose(out3, sum_aggregate_reference(ei, n, x3.reshape(n, 6), sw, scale).reshape(n, 2, 3))
+
+
+@pytest.mark.parametrize("with_scale", [False, True])
+@pytest.mark.parametrize("sw_shape", ["float", (1,), (14, 1)])
+def test_sum_aggregate_gradcheck(sw_shape, with_scale):
+    _, _, graph = sum_aggregate_graph()
+    n = 14
+    g = torch.Generator().manual_seed(11)
+    x = torch.randn(n, 3, generator=g, dtype=torch.float64, requires_grad=True)
+    scale = torch.rand(n, 1, generator=g, dtype=torch.float64) + 0.1 if with_scale else None
+    if sw_shape == "float":
+        assert torch.autograd.gradcheck(lambda x: sum_aggregate(graph, x, 1.3, scale), (x,))
+        return
+    sw = (torch.rand(sw_shape, generator=g, dtype=torch.float64) + 0.5).requires_grad_(True)
+    assert torch.autograd.gradcheck(lambda x, sw: sum_aggregate(graph, x, sw, scale), (x, sw))
+    # only the self weight needs a gradient
+    assert torch.autograd.gradcheck(lambda sw: sum_aggregate(graph, x.detach(), sw, scale), (sw,))
+
+
+def test_sum_aggregate_gradients_match_dense():
+    ei, _, graph = sum_aggregate_graph()
+    n = 14
+    g = torch.Generator().manual_seed(12)
+    x = torch.randn(n, 4, generator=g, dtype=torch.float64, requires_grad=True)
+    sw = torch.rand(n, 1, generator=g, dtype=torch.float64, requires_grad=True)
+    scale = torch.rand(n, 1, generator=g, dtype=torch.float64) + 0.1
+    c = torch.randn(n, 4, generator=g, dtype=torch.float64)
+    fast = torch.autograd.grad((sum_aggregate(graph, x, sw, scale) * c).sum(), (x, sw))
+    ref = torch.autograd.grad((sum_aggregate_reference(ei, n, x, sw, scale) * c).sum(), (x, sw))
+    for a, b in zip(fast, ref):
+        assert a.shape == b.shape and torch.allclose(a, b)
+
+
+def test_sum_aggregate_bad_shapes():
+    _, _, graph = sum_aggregate_graph()
+    n = 14
+    x = torch.randn(n, 3, dtype=torch.float64)
+    with pytest.raises(ValueError, match="rows"):
+        sum_aggregate(graph, torch.randn(n + 1, 3, dtype=torch.float64))
+    with pytest.raises(ValueError, match="self_weight"):
+        sum_aggregate(graph, x, torch.ones(n, 2, dtype=torch.float64))
+    with pytest.raises(ValueError, match="scale"):
+        sum_aggregate(graph, x, 1.0, torch.ones(n, dtype=torch.float64))
+
+
+def sorted_softmax_graph():
+    g = torch.Generator().manual_seed(13)
+    n = 12
+    # targets avoid nodes 0, 5 and 11 (first, middle and last segments empty)
+    targets = torch.tensor([1, 2, 3, 4, 6, 7, 8, 9, 10])
+    dst = targets[torch.randint(0, len(targets), (35,), generator=g)]
+    src = torch.randint(0, n, (35,), generator=g)
+    graph = CSRGraph(torch.stack([src, dst]), n)
+    ei = graph.sorted_edge_index()
+    assert bool((ei[1, 1:] >= ei[1, :-1]).all())
+    return ei, n, graph.crow
+
+
+@pytest.mark.parametrize("heads", [None, 3])
+def test_segment_softmax_ptr_matches_scatter(heads):
+    ei, n, crow = sorted_softmax_graph()
+    g = torch.Generator().manual_seed(14)
+    shape = (ei.size(1),) if heads is None else (ei.size(1), heads)
+    scores = (3 * torch.randn(shape, generator=g, dtype=torch.float64)).requires_grad_(True)
+    c = torch.randn(shape, generator=g, dtype=torch.float64)
+    fast = segment_softmax(scores, ei[1], n, ptr=crow)
+    ref = segment_softmax(scores, ei[1], n)
+    assert fast.shape == scores.shape and torch.allclose(fast, ref)
+    # and the explicit per-node softmax
+    for i in ei[1].unique().tolist():
+        m = ei[1] == i
+        assert torch.allclose(fast[m], torch.softmax(scores[m], 0))
+    g_fast = torch.autograd.grad((fast * c).sum(), scores)[0]
+    g_ref = torch.autograd.grad((ref * c).sum(), scores)[0]
+    assert torch.allclose(g_fast, g_ref)
+    # crow from a presorted graph (int64) as well
+    crow_sorted = CSRGraph.from_sorted(ei, n).crow
+    assert torch.allclose(segment_softmax(scores, ei[1], n, ptr=crow_sorted), ref)
+
+
+def multihead_reference(ei, w, z):
+    return torch.stack(
+        [propagate(z[:, h], ei, lambda xi, xj, e: e[:, None] * xj, edge_attr=w[:, h]) for h in range(w.size(1))], 1
+    )
+
+
+@pytest.mark.parametrize("heads", [1, 3])
+@pytest.mark.parametrize("presorted", [True, False])
+def test_multihead_spmm_matches_per_head_core(heads, presorted):
+    g = torch.Generator().manual_seed(15)
+    n = 10
+    ei = torch.randint(0, 8, (2, 22), generator=g)  # nodes 8, 9 isolated
+    ei = torch.cat([ei, torch.tensor([[2, 2, 5, 5, 0], [2, 2, 1, 1, 0]])], 1)  # self-loops, repeated edges
+    if presorted:
+        ei = ei[:, torch.argsort(ei[1], stable=True)]
+        graph = CSRGraph.from_sorted(ei, n)
+    else:
+        assert not bool((ei[1, 1:] >= ei[1, :-1]).all())
+        graph = CSRGraph(ei, n)
+    E = ei.size(1)
+    w = torch.rand(E, heads, generator=g, dtype=torch.float64, requires_grad=True)
+    z = torch.randn(n, heads, 2, generator=g, dtype=torch.float64, requires_grad=True)
+    out = spmm(graph, w, z)
+    ref = multihead_reference(ei, w, z)
+    assert out.shape == (n, heads, 2) and torch.allclose(out, ref)
+    c = torch.randn(n, heads, 2, generator=g, dtype=torch.float64)
+    g_fast = torch.autograd.grad((out * c).sum(), (w, z))
+    g_ref = torch.autograd.grad((ref * c).sum(), (w, z))
+    for a, b in zip(g_fast, g_ref):
+        assert torch.allclose(a, b)
+    assert torch.autograd.gradcheck(lambda w, z: spmm(graph, w, z), (w, z))
+
+
+def test_check_edge_index_errors_and_min_max():
+    from gdlutils.graphs import _min_max, check_edge_index
+
+    with pytest.raises(ValueError, match=r"negative node index \(-2\)"):
+        check_edge_index(torch.tensor([[0, -2, 1], [1, 0, -1]]), 5)
+    with pytest.raises(ValueError, match=r"refers to node 7 but num_nodes = 5.*\[0, 5\)"):
+        check_edge_index(torch.tensor([[0, 7, 1], [1, 0, 6]]), 5)
+    ok = check_edge_index(torch.tensor([[0, 4], [4, 0]], dtype=torch.int32), 5)
+    assert ok.dtype == torch.long and ok.tolist() == [[0, 4], [4, 0]]
+    g = torch.Generator().manual_seed(16)
+    base = torch.randint(-1000, 1000, (2, 300), generator=g)
+    tensors = [
+        base,
+        base.t(),  # non-contiguous
+        base[:, ::3],  # strided
+        base[1],
+        base.int(),
+        base.to(torch.int16),
+        base.abs().to(torch.uint8),
+        torch.tensor([[42]]),
+        torch.tensor([2**40, -(2**40)]),
+    ]
+    for t in tensors:
+        assert _min_max(t) == (int(t.min()), int(t.max()))
+
+
+def test_sum_aggregate_empty_graph_and_dtype_promotion():
+    g = CSRGraph(torch.zeros(2, 0, dtype=torch.long), 0)
+    assert spmm(g, None, torch.zeros(0)).shape == (0,)
+    assert sum_aggregate(g, torch.zeros(0, 2, 3)).shape == (0, 2, 3)
+    ei, x, graph = sum_aggregate_graph()
+    x32 = torch.randn(14, 3)
+    sw = torch.rand(14, 1, dtype=torch.float64, requires_grad=True)
+    out = sum_aggregate(graph, x32, sw)
+    assert out.dtype == torch.float32
+    ref = sum_aggregate_reference(ei, 14, x32.double(), sw.detach(), None)
+    assert torch.allclose(out.double(), ref, atol=1e-5)
+    out.sum().backward()
+    assert sw.grad is not None and sw.grad.dtype == torch.float64
