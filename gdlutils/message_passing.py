@@ -299,13 +299,17 @@ def _csr_struct(rows: Tensor, cols: Tensor, n_rows: int) -> tuple[Tensor, Tensor
     ``coo_tocsr``, a counting sort: 0.025 ms for 10^4 entries, 17 ms for 10^6 (a comparison
     sort takes 0.05 and 95 ms here); indices are then int32, which ``torch.sparse_csr_tensor``
     accepts and multiplies a little faster. Elsewhere (GPU) a stable ``argsort``."""
+    global _scipy_coo_tocsr
     E = rows.numel()
     if rows.device.type == "cpu" and _scipy_coo_tocsr is not None and max(E, n_rows) < 2**31 - 1:
         r = rows.numpy().astype(np.int32)
         c = cols.numpy().astype(np.int32)
         crow, col, order = np.empty(n_rows + 1, np.int32), np.empty(E, np.int32), np.empty(E, np.int32)
-        _scipy_coo_tocsr(n_rows, n_rows, E, r, c, np.arange(E, dtype=np.int32), crow, col, order)
-        return torch.from_numpy(crow), torch.from_numpy(col), torch.from_numpy(order)
+        try:
+            _scipy_coo_tocsr(n_rows, n_rows, E, r, c, np.arange(E, dtype=np.int32), crow, col, order)
+            return torch.from_numpy(crow), torch.from_numpy(col), torch.from_numpy(order)
+        except (TypeError, ValueError):  # pragma: no cover - a SciPy whose private API changed
+            _scipy_coo_tocsr = None
     order = _stable_argsort(rows, n_rows)
     counts = torch.bincount(rows, minlength=n_rows)
     crow = torch.zeros(n_rows + 1, dtype=torch.long, device=rows.device)
