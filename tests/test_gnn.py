@@ -237,3 +237,24 @@ def test_masked_accuracy():
     assert gnn.accuracy(logits, y, mask) == 0.5
     assert gnn.accuracy(logits, y) == 0.75
     assert gnn.accuracy(logits, y, torch.zeros(4, dtype=torch.bool)) != gnn.accuracy(logits, y, torch.zeros(4, dtype=torch.bool))  # nan
+
+
+def test_gin_cached_reuses_the_structure():
+    torch.manual_seed(5)
+    ref = pyg.GINConv(gnn.mlp([F_IN, 8, 4]), eps=0.1, train_eps=True)
+    ours = gnn.GINConv(gnn.mlp([F_IN, 8, 4]), eps=0.1, train_eps=True, cached=True)
+    ours.load_state_dict(ref.state_dict())
+    ei, x = graph(2)
+    for _ in range(2):  # the second call uses the cached structure
+        x1, x2 = x.clone().requires_grad_(), x.clone().requires_grad_()
+        a, b = ours(x1, ei), ref(x2, ei)
+        assert (a - b).abs().max() < 1e-5
+        a.pow(2).sum().backward()
+        b.pow(2).sum().backward()
+        assert (x1.grad - x2.grad).abs().max() < 1e-4
+        assert (ours.eps.grad - ref.eps.grad).abs().max() < 1e-4
+    assert ours._cache is not None
+    with pytest.raises(ValueError, match="cached"):
+        ours(torch.randn(x.size(0) + 1, F_IN), ei)
+    ours.reset_parameters()
+    assert ours._cache is None

@@ -253,9 +253,35 @@ def test_csrgraph_validates_input():
     CSRGraph.from_sorted(torch.zeros(2, 0, dtype=torch.long), 3)
 
 
-def test_csrgraph_transposed_pattern():
-    ei, _ = random_graph(n=12, E=40, seed=7)
-    assert_csr_equal(CSRGraph(ei, 12).transposed, csr_reference(ei[0], ei[1], 12))
+def assert_valid_transpose(t, ei, n):
+    """(crow_t, col_t, order_t) is a CSR of A^T (rows = sources) whose order_t are edge ids:
+    every edge once, in the row of its source, with its target as column."""
+    crow_t, col_t, order_t = (a.long() for a in t)
+    E = ei.size(1)
+    assert torch.equal(crow_t, csr_reference(ei[0], ei[1], n)[0])
+    assert torch.equal(torch.sort(order_t).values, torch.arange(E))
+    row_of = torch.repeat_interleave(torch.arange(n), crow_t[1:] - crow_t[:-1])
+    assert torch.equal(ei[0][order_t], row_of) and torch.equal(ei[1][order_t], col_t)
+
+
+@pytest.mark.parametrize("use_scipy", [True, False])
+@pytest.mark.parametrize("presorted", [False, True])
+@pytest.mark.parametrize("eager", [False, True])
+def test_csrgraph_transposed_pattern(use_scipy, presorted, eager, monkeypatch):
+    if not use_scipy:
+        monkeypatch.setattr(mp, "_scipy_csr_tocsc", None)
+        monkeypatch.setattr(mp, "_scipy_coo_tocsr", None)
+    for rows, cols, n in csr_cases():
+        ei = torch.stack([cols, rows])  # edges cols -> rows
+        if presorted:
+            ei = ei[:, torch.argsort(ei[1], stable=True)]
+            g = CSRGraph.from_sorted(ei, n, transpose=eager)
+        else:
+            g = CSRGraph(ei, n, transpose=eager)
+        assert_valid_transpose(g.transposed, ei, n)
+        x = torch.randn(n, 3, dtype=torch.float64)
+        ref = torch.zeros(n, 3, dtype=torch.float64).index_add_(0, ei[0], x[ei[1]])  # A^T x
+        assert torch.allclose(g.ones_matrix(torch.float64, transpose=True) @ x, ref)
 
 
 def dense_adjacency(ei, n):
