@@ -27,6 +27,7 @@ from typing import Any, Callable, Literal
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 
 from gdlutils.graphs import check_edge_index, num_nodes_of
@@ -339,6 +340,15 @@ def _transpose_struct(crow: Tensor, col: Tensor, order: Tensor | None, rows: Ten
     return _csr_struct(cols, rows, n)
 
 
+def _bag_sum(crow: Tensor, col: Tensor, x: Tensor, weight: Tensor | None = None) -> Tensor:
+    """The CSR product :math:`Px`, :math:`(Px)_i = \\sum_{k=\\text{crow}_i}^{\\text{crow}_{i+1}-1} w_k\\,x_{\\text{col}_k}`,
+    as ``torch.nn.functional.embedding_bag`` in sum mode: a bag per row, gathering rows of ``x``.
+    On the CPU its kernel (FBGEMM) is 1.5x (10^4 edges) to 3-5x (10^5-10^6 edges, 64 columns)
+    faster than the MKL CSR product behind ``sparse_csr @ dense`` here, whose speed also varies
+    from call to call. ``x`` must be 2-D; ``weight`` (one per entry, in CSR order) optional."""
+    return F.embedding_bag(col, x, crow[:-1], mode="sum", per_sample_weights=weight)
+
+
 def _csr(crow: Tensor, col: Tensor, values: Tensor, n: int) -> Tensor:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # "sparse CSR support is in beta"
@@ -444,7 +454,7 @@ class _SpMM(torch.autograd.Function):
     def forward(ctx, weight: Tensor, x: Tensor, graph: CSRGraph):
         ctx.graph = graph
         ctx.save_for_backward(weight, x)
-        return graph.matrix(weight) @ x
+        return _bag_sum(graph.crow, graph.col, x, graph._values(weight))
 
     @staticmethod
     def backward(ctx, grad: Tensor):
@@ -452,7 +462,8 @@ class _SpMM(torch.autograd.Function):
         graph: CSRGraph = ctx.graph
         gw = gx = None
         if ctx.needs_input_grad[1]:
-            gx = graph.matrix(weight, transpose=True) @ grad
+            crow_t, col_t, _ = graph.transposed
+            gx = _bag_sum(crow_t, col_t, grad.contiguous(), graph._values(weight, transpose=True))
         if ctx.needs_input_grad[0]:
             s = torch.sparse.sampled_addmm(graph.matrix(weight), grad.contiguous(), x.t(), beta=0.0)
             gw = _unsort(s.values(), graph.order)
@@ -471,7 +482,7 @@ class _SumAggregate(torch.autograd.Function):
         ctx.save_for_backward(x, scale, self_weight if isinstance(self_weight, Tensor) else None)
         ctx.self_number = None if isinstance(self_weight, Tensor) else self_weight
         u = x if scale is None else x * scale
-        out = _add_self(graph.ones_matrix(x.dtype), u, self_weight)
+        out = _add_self(_bag_sum(graph.crow, graph.col, u), u, self_weight)
         return out if scale is None else out.mul_(scale)
 
     @staticmethod
@@ -482,7 +493,8 @@ class _SumAggregate(torch.autograd.Function):
         gu = grad if scale is None else grad * scale
         gx = gw = None
         if ctx.needs_input_grad[0]:
-            gx = _add_self(graph.ones_matrix(grad.dtype, transpose=True), gu, self_weight)
+            crow_t, col_t, _ = graph.transposed
+            gx = _add_self(_bag_sum(crow_t, col_t, gu.contiguous()), gu, self_weight)
             if scale is not None:
                 gx.mul_(scale)
         if ctx.needs_input_grad[1]:  # d out / d lambda_i = s_i u_i = s_i^2 x_i
@@ -493,15 +505,13 @@ class _SumAggregate(torch.autograd.Function):
         return gx, gw, None, None
 
 
-def _add_self(A: Tensor, u: Tensor, self_weight: Tensor | float) -> Tensor:
-    """A u + self_weight * u, in one ``addmm`` when the self weight is one number."""
+def _add_self(out: Tensor, u: Tensor, self_weight: Tensor | float) -> Tensor:
+    """out += self_weight * u, in place (``out`` is a fresh product)."""
     if isinstance(self_weight, Tensor) and self_weight.numel() == 1 and self_weight.device.type == "cpu":
         self_weight = float(self_weight)
     if isinstance(self_weight, Tensor):
-        return torch.addmm(self_weight * u, A, u)
-    if self_weight == 0.0:
-        return A @ u
-    return torch.addmm(u, A, u, beta=self_weight)
+        return out.addcmul_(self_weight, u)
+    return out if self_weight == 0.0 else out.add_(u, alpha=self_weight)
 
 
 def _unsort(values: Tensor, order: Tensor | None) -> Tensor:
