@@ -293,7 +293,7 @@ def _stable_argsort(keys: Tensor, key_max: int) -> Tensor:
     return torch.argsort(keys.int() if key_max < 2**31 else keys, stable=True)
 
 
-def _csr_struct(rows: Tensor, cols: Tensor, n_rows: int) -> tuple[Tensor, Tensor, Tensor]:
+def _csr_struct(rows: Tensor, cols: Tensor, n_rows: int, checked: bool = False) -> tuple[Tensor, Tensor, Tensor]:
     """Group the entries ``(rows[e], cols[e])`` by row: ``crow`` (row pointers, ``(n_rows + 1,)``),
     ``col = cols[order]`` and ``order``, the stable permutation that sorts ``rows``.
 
@@ -304,8 +304,12 @@ def _csr_struct(rows: Tensor, cols: Tensor, n_rows: int) -> tuple[Tensor, Tensor
     global _scipy_coo_tocsr
     E = rows.numel()
     if rows.device.type == "cpu" and _scipy_coo_tocsr is not None and max(E, n_rows) < 2**31 - 1:
-        r = rows.numpy().astype(np.int32)
-        c = cols.numpy().astype(np.int32)
+        r64, c64 = rows.numpy(), cols.numpy()
+        if E and not checked and not (0 <= r64.min() and r64.max() < n_rows and 0 <= c64.min() and c64.max() < n_rows):
+            # unless the caller says it has validated them (``checked``), keep the C++ loops (here
+            # and in _transpose_struct) from writing out of bounds (a few % of the sort's time)
+            raise ValueError(f"CSR indices must lie in [0, {n_rows})")
+        r, c = r64.astype(np.int32), c64.astype(np.int32)
         crow, col, order = np.empty(n_rows + 1, np.int32), np.empty(E, np.int32), np.empty(E, np.int32)
         try:
             _scipy_coo_tocsr(n_rows, n_rows, E, r, c, np.arange(E, dtype=np.int32), crow, col, order)
@@ -400,7 +404,7 @@ class CSRGraph:
             torch.cumsum(counts, 0, out=self.crow[1:])
             self.col, self.order = edge_index[0], None
         else:
-            self.crow, self.col, self.order = _csr_struct(edge_index[1], edge_index[0], self.num_nodes)
+            self.crow, self.col, self.order = _csr_struct(edge_index[1], edge_index[0], self.num_nodes, checked=True)
         self._t: tuple[Tensor, Tensor, Tensor] | None = None
         if transpose:  # now, while the structure is in the cache: ~10 % faster than in the backward pass
             self._t = _transpose_struct(self.crow, self.col, self.order, edge_index[1], edge_index[0], self.num_nodes)

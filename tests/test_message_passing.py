@@ -488,3 +488,11 @@ def test_sum_aggregate_empty_graph_and_dtype_promotion():
     assert torch.allclose(out.double(), ref, atol=1e-5)
     out.sum().backward()
     assert sw.grad is not None and sw.grad.dtype == torch.float64
+
+
+@pytest.mark.parametrize("rows, cols", [([0, 5], [1, 0]), ([0, 1], [1, 2**33]), ([0, -1], [1, 0]), ([0, 1], [-2, 0])])
+def test_csr_struct_refuses_out_of_range_indices(rows, cols):
+    """The counting sort runs in C++: an index outside [0, n) must raise, not write out of bounds
+    (2**33 would wrap to 0 in int32)."""
+    with pytest.raises(ValueError, match=r"\[0, 3\)"):
+        mp._csr_struct(torch.tensor(rows), torch.tensor(cols), 3)
