@@ -87,7 +87,7 @@ def _transposed_pattern(x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
     if hit is not None:
         return hit[1]
     rows = torch.repeat_interleave(torch.arange(x.size(0), device=col.device), crow[1:] - crow[:-1])
-    pattern = _csr_struct(col.long(), rows, x.size(1))  # rows of x^T = columns of x
+    pattern = _csr_struct(col.long(), rows, x.size(1), n_cols=x.size(0))  # rows of x^T = columns of x
     if len(_TRANSPOSE_CACHE) > 8:
         _TRANSPOSE_CACHE.clear()
     _TRANSPOSE_CACHE[key] = (col, pattern)

@@ -293,7 +293,9 @@ def _stable_argsort(keys: Tensor, key_max: int) -> Tensor:
     return torch.argsort(keys.int() if key_max < 2**31 else keys, stable=True)
 
 
-def _csr_struct(rows: Tensor, cols: Tensor, n_rows: int, checked: bool = False) -> tuple[Tensor, Tensor, Tensor]:
+def _csr_struct(
+    rows: Tensor, cols: Tensor, n_rows: int, checked: bool = False, n_cols: int | None = None
+) -> tuple[Tensor, Tensor, Tensor]:
     """Group the entries ``(rows[e], cols[e])`` by row: ``crow`` (row pointers, ``(n_rows + 1,)``),
     ``col = cols[order]`` and ``order``, the stable permutation that sorts ``rows``.
 
@@ -305,10 +307,11 @@ def _csr_struct(rows: Tensor, cols: Tensor, n_rows: int, checked: bool = False) 
     E = rows.numel()
     if rows.device.type == "cpu" and _scipy_coo_tocsr is not None and max(E, n_rows) < 2**31 - 1:
         r64, c64 = rows.numpy(), cols.numpy()
-        if E and not checked and not (0 <= r64.min() and r64.max() < n_rows and 0 <= c64.min() and c64.max() < n_rows):
+        n_cols = n_rows if n_cols is None else n_cols
+        if E and not checked and not (0 <= r64.min() and r64.max() < n_rows and 0 <= c64.min() and c64.max() < n_cols):
             # unless the caller says it has validated them (``checked``), keep the C++ loops (here
             # and in _transpose_struct) from writing out of bounds (a few % of the sort's time)
-            raise ValueError(f"CSR indices must lie in [0, {n_rows})")
+            raise ValueError(f"CSR indices must lie in [0, {n_rows}) x [0, {n_cols})")
         r, c = r64.astype(np.int32), c64.astype(np.int32)
         crow, col, order = np.empty(n_rows + 1, np.int32), np.empty(E, np.int32), np.empty(E, np.int32)
         try:
