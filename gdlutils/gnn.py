@@ -549,18 +549,18 @@ class GINConv(nn.Module):
     def forward(self, x: Tensor, edge_index: Tensor) -> Tensor:
         if not isinstance(x, Tensor) or x.dim() != 2:
             raise ValueError(f"GINConv: x must be a (n, F) tensor, got {getattr(x, 'shape', type(x))}")
-        if self.fast and self.cached and self._cache is not None:
-            graph = self._cache
-            if graph.num_nodes != x.size(0):
-                raise ValueError(f"cached graph has {graph.num_nodes} nodes but x has {x.size(0)} rows; use cached=False")
-            return self.nn(sum_aggregate(graph, x, 1 + self.eps))
-        edge_index, n = check_graph(x, edge_index)
-        if self.fast:  # (A + (1 + eps) I) x in one sparse product
+        if not self.fast:
+            edge_index, _ = check_graph(x, edge_index)
+            return self.nn(propagate(x, edge_index, aggr="sum") + (1 + self.eps) * x)
+        graph = self._cache if self.cached else None
+        if graph is None:
+            edge_index, n = check_graph(x, edge_index)
             graph = CSRGraph(edge_index, n, validate=False, transpose=self.cached or _backward_follows(x))
             if self.cached:
                 self._cache = graph
-            return self.nn(sum_aggregate(graph, x, 1 + self.eps))
-        return self.nn(propagate(x, edge_index, aggr="sum") + (1 + self.eps) * x)
+        elif graph.num_nodes != x.size(0):
+            raise ValueError(f"cached graph has {graph.num_nodes} nodes but x has {x.size(0)} rows; use cached=False")
+        return self.nn(sum_aggregate(graph, x, 1 + self.eps))  # (A + (1 + eps) I) x in one sparse product
 
 
 class MeanConv(nn.Module):

@@ -25,7 +25,6 @@ Introduced in: 4.1 (Fourier analysis on graphs); spectral theory in 4.4; ChebNet
 from __future__ import annotations
 
 import math
-import warnings
 from typing import Callable, Literal
 
 import numpy as np
@@ -34,6 +33,7 @@ import torch
 from torch import Tensor, nn
 
 from .graphs import check_edge_index, laplacian, num_nodes_of
+from .message_passing import _csr as _csr_tensor
 from .message_passing import _csr_struct
 
 __all__ = [
@@ -216,9 +216,7 @@ class ScaledLaplacian:
 
 def _csr(rows: Tensor, cols: Tensor, vals: Tensor, n: int) -> Tensor:
     crow, col, order = _csr_struct(rows, cols, n)  # the one CSR construction (a counting sort)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # "sparse CSR support is in beta"
-        return torch.sparse_csr_tensor(crow, col, vals[order], (n, n), check_invariants=False)
+    return _csr_tensor(crow, col, vals[order], n)
 
 
 def scaled_laplacian(

@@ -281,7 +281,8 @@ def test_csrgraph_transposed_pattern(use_scipy, presorted, eager, monkeypatch):
         assert_valid_transpose(g.transposed, ei, n)
         x = torch.randn(n, 3, dtype=torch.float64)
         ref = torch.zeros(n, 3, dtype=torch.float64).index_add_(0, ei[0], x[ei[1]])  # A^T x
-        assert torch.allclose(g.ones_matrix(torch.float64, transpose=True) @ x, ref)
+        ones = torch.ones(ei.size(1), dtype=torch.float64)
+        assert torch.allclose(g.matrix(ones, transpose=True) @ x, ref)
 
 
 def dense_adjacency(ei, n):
