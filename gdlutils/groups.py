@@ -180,6 +180,13 @@ class SymmetricGroup(_PermutationArithmetic):
         gi = np.asarray(g)
         return np.asarray(a)[gi][:, gi]
 
+    @staticmethod
+    def permute_graph(g: torch.Tensor, inputs):
+        """:math:`(X, A) \\mapsto (PX, PAP^\\top)`, the action on a graph signal with a dense
+        adjacency matrix: the ``rho_in`` of :func:`check_equivariance` for layers ``f(x, a)``."""
+        x, a = inputs
+        return SymmetricGroup.permute_rows(g, x), SymmetricGroup.permute_adjacency(g, a)
+
 
 def group_elements(group, samples: int | None = None, seed: int = 0) -> list:
     """Elements to test: all of them, or ``samples`` random ones (always for continuous groups).
@@ -1116,6 +1123,7 @@ class PermutationGroup(_PermutationArithmetic):
 
     permute_rows = staticmethod(SymmetricGroup.permute_rows)
     permute_adjacency = staticmethod(SymmetricGroup.permute_adjacency)
+    permute_graph = staticmethod(SymmetricGroup.permute_graph)
 
 
 def automorphism_group(adjacency) -> PermutationGroup:

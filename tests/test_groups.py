@@ -250,10 +250,10 @@ def test_check_equivariance_on_graphs_with_sampling():
     x = torch.randn(n, 4, generator=gen, dtype=torch.float64)
     layer = lambda x, a: a @ x + x
 
-    def rho_in(g, inp):
-        return s.permute_rows(g, inp[0]), s.permute_adjacency(g, inp[1])
-
-    rep = check_equivariance(layer, s, (x, a), rho_in, lambda g, y: s.permute_rows(g, y), samples=20)
+    g = torch.randperm(n, generator=gen)
+    px, pa = s.permute_graph(g, (x, a))
+    assert torch.equal(px, x[g]) and torch.equal(pa, a[g][:, g])
+    rep = check_equivariance(layer, s, (x, a), s.permute_graph, s.permute_rows, samples=20)
     assert rep.passed and len(rep.errors) == 20
     with pytest.raises(ValueError):
         s.elements()
