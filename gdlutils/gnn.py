@@ -297,7 +297,7 @@ class GCNConv(nn.Module):
             edge_index = edge_index[:, ~is_loop]
         else:
             loop_w = fill
-        graph = CSRGraph(edge_index, n, validate=False, transpose=_backward_follows(self.lin.weight))
+        graph = CSRGraph(edge_index, n, validate=False, transpose=_backward_follows(self.lin.weight), edge_ids=False)
         deg = (graph.crow[1:] - graph.crow[:-1]).to(dtype).unsqueeze(-1) + loop_w  # >= 1: no division by zero
         op = (graph, loop_w, deg.rsqrt_())
         if self.cached:
@@ -555,7 +555,7 @@ class GINConv(nn.Module):
         graph = self._cache if self.cached else None
         if graph is None:
             edge_index, n = check_graph(x, edge_index)
-            graph = CSRGraph(edge_index, n, validate=False, transpose=self.cached or _backward_follows(x))
+            graph = CSRGraph(edge_index, n, validate=False, transpose=self.cached or _backward_follows(x), edge_ids=False)
             if self.cached:
                 self._cache = graph
         elif graph.num_nodes != x.size(0):

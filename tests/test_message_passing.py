@@ -285,6 +285,38 @@ def test_csrgraph_transposed_pattern(use_scipy, presorted, eager, monkeypatch):
         assert torch.allclose(g.matrix(ones, transpose=True) @ x, ref)
 
 
+@pytest.mark.parametrize("use_scipy", [True, False])
+@pytest.mark.parametrize("eager", [False, True])
+def test_csrgraph_without_edge_ids(use_scipy, eager, monkeypatch):
+    """edge_ids=False (unweighted layers): the same pattern, its transpose as well; the edge ids
+    are computed on demand and equal those of a graph that kept them."""
+    if not use_scipy:
+        monkeypatch.setattr(mp, "_scipy_csr_tocsc", None)
+        monkeypatch.setattr(mp, "_scipy_coo_tocsr", None)
+    for rows, cols, n in csr_cases():
+        ei = torch.stack([cols, rows])
+        kept, lean = CSRGraph(ei, n), CSRGraph(ei, n, transpose=eager, edge_ids=False)
+        assert torch.equal(lean.crow.long(), kept.crow.long()) and torch.equal(lean.col.long(), kept.col.long())
+        crow_t, col_t = lean._transposed_pattern()
+        assert torch.equal(crow_t.long(), kept.transposed[0].long()) and torch.equal(col_t.long(), kept.transposed[1].long())
+        x = torch.randn(n, 3, dtype=torch.float64)
+        assert torch.allclose(sum_aggregate(lean, x, 0.5), sum_aggregate(kept, x, 0.5))
+        # asking for what was not kept recomputes it
+        assert torch.equal(lean.order.long(), kept.order.long())
+        assert_valid_transpose(lean.transposed, ei, n)
+        assert torch.equal(lean.sorted_edge_index(), kept.sorted_edge_index())
+        w = torch.rand(ei.size(1), dtype=torch.float64)
+        assert torch.allclose(spmm(CSRGraph(ei, n, edge_ids=False), w, x), spmm(kept, w, x))
+
+
+def test_csr_struct_without_ids_same_pattern():
+    for rows, cols, n in csr_cases():
+        crow, col, order = mp._csr_struct(rows, cols, n, ids=False)
+        ref = csr_reference(rows, cols, n)
+        assert torch.equal(crow.long(), ref[0]) and torch.equal(col.long(), ref[1])
+        assert order is None or torch.equal(order.long(), ref[2])
+
+
 def dense_adjacency(ei, n):
     """A[i, j] = number of edges j -> i, float64."""
     return torch.zeros(n, n, dtype=torch.float64).index_put_(
