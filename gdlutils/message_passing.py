@@ -449,8 +449,8 @@ class CSRGraph:
 
     @property
     def order(self) -> Tensor | None:
-        """The stable permutation that sorts the edges by target: CSR entry ``k`` is edge
-        ``order[k]`` (None: the edges were already sorted). For a graph built with
+        """The stable permutation that sorts the edges by target, so that CSR entry ``k`` is
+        edge ``order[k]`` (None when the edges were already sorted). For a graph built with
         ``edge_ids=False`` it is computed on first use, by sorting again."""
         if self._order is _NOT_KEPT:
             self._order = _csr_struct(self.edge_index[1], self.edge_index[0], self.num_nodes, checked=True)[2]
