@@ -30,7 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from gdlutils.graphs import check_edge_index, num_nodes_of
+from gdlutils.graphs import _min_max, check_edge_index, num_nodes_of
 
 __all__ = [
     "check_graph",
@@ -313,10 +313,12 @@ def _csr_struct(
     if rows.device.type == "cpu" and _scipy_coo_tocsr is not None and max(E, n_rows) < 2**31 - 1:
         r64, c64 = rows.numpy(), cols.numpy()
         n_cols = n_rows if n_cols is None else n_cols
-        if E and not checked and not (0 <= r64.min() and r64.max() < n_rows and 0 <= c64.min() and c64.max() < n_cols):
+        if E and not checked:
             # unless the caller says it has validated them (``checked``), keep the C++ loops (here
             # and in _transpose_struct) from writing out of bounds (a few % of the sort's time)
-            raise ValueError(f"CSR indices must lie in [0, {n_rows}) x [0, {n_cols})")
+            (r_lo, r_hi), (c_lo, c_hi) = _min_max(rows), _min_max(cols)
+            if r_lo < 0 or r_hi >= n_rows or c_lo < 0 or c_hi >= n_cols:
+                raise ValueError(f"CSR indices must lie in [0, {n_rows}) x [0, {n_cols})")
         r, c = r64.astype(np.int32), c64.astype(np.int32)
         data = np.arange(E, dtype=np.int32) if ids else np.empty(E, np.int8)  # placeholders: never read back
         crow, col, order = np.empty(n_rows + 1, np.int32), np.empty(E, np.int32), np.empty(E, data.dtype)
@@ -326,10 +328,14 @@ def _csr_struct(
         except (TypeError, ValueError):  # pragma: no cover - a SciPy whose private API changed
             _scipy_coo_tocsr = None
     order = _stable_argsort(rows, n_rows)
-    counts = torch.bincount(rows, minlength=n_rows)
+    return _row_pointers(rows, n_rows), cols[order], order
+
+
+def _row_pointers(rows: Tensor, n_rows: int) -> Tensor:
+    """CSR row pointers ``(n_rows + 1,)`` of entries with these row indices (any order)."""
     crow = torch.zeros(n_rows + 1, dtype=torch.long, device=rows.device)
-    torch.cumsum(counts, 0, out=crow[1:])
-    return crow, cols[order], order
+    torch.cumsum(torch.bincount(rows, minlength=n_rows), 0, out=crow[1:])
+    return crow
 
 
 def _transpose_struct(
@@ -429,10 +435,7 @@ class CSRGraph:
         self.num_edges = edge_index.size(1)
         self._order: Tensor | None | object
         if _presorted:
-            counts = torch.bincount(edge_index[1], minlength=self.num_nodes)
-            self.crow = torch.zeros(self.num_nodes + 1, dtype=torch.long, device=edge_index.device)
-            torch.cumsum(counts, 0, out=self.crow[1:])
-            self.col, self._order = edge_index[0], None
+            self.crow, self.col, self._order = _row_pointers(edge_index[1], self.num_nodes), edge_index[0], None
         else:
             self.crow, self.col, order = _csr_struct(edge_index[1], edge_index[0], self.num_nodes, checked=True, ids=edge_ids)
             self._order = _NOT_KEPT if order is None else order
