@@ -17,11 +17,10 @@ Run:  .venv/bin/python benchmarks/gin_breakdown.py [--edges 10000] [--rounds 15]
 from __future__ import annotations
 
 import argparse
-import time
 
 import torch
 
-from bench_gnn import make_pair, random_graph
+from bench_gnn import make_pair, random_graph, time_fwd_bwd
 from gdlutils.message_passing import CSRGraph, check_graph, sum_aggregate
 
 
@@ -50,20 +49,16 @@ def main() -> None:
         "gdlutils GINConv": lambda: ours(x, edge_index),
     }
 
-    def run(f) -> float:
-        x.grad = None
-        t0 = time.perf_counter()
-        f().pow(2).mean().backward()
-        return time.perf_counter() - t0
+    def times(f, repeats: int) -> list[float]:
+        return time_fwd_bwd(lambda x, edge_index: f(), x, edge_index, repeats)
 
     reps = max(3, min(40, 4 * 10**5 // args.edges))
     for f in variants.values():  # warm-up
-        for _ in range(reps):
-            run(f)
+        times(f, reps)
     best = {k: float("inf") for k in variants}
     for _ in range(args.rounds):  # interleaved rounds share the noise; p20 within a round
         for k, f in variants.items():
-            ts = sorted(run(f) for _ in range(reps))
+            ts = sorted(times(f, reps))
             best[k] = min(best[k], ts[len(ts) // 5])
     p = best["PyG GINConv"]
     print(f"GIN, {edge_index.size(1)} edges, {n} nodes, 64 channels, forward + backward, {torch.get_num_threads()} threads")
