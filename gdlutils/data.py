@@ -128,6 +128,20 @@ for _df in [
         "f7ae0f03f26c952d208658ba70923687f67ddc7351adf15f91da7aa61dbcd119",
         "Torus: Oded Stein, odedstein/meshes, CC BY 4.0",
     ),
+    DataFile(
+        "molecules/delaney-processed.csv",
+        "https://github.com/ajia90/smilestransformer/raw/HEAD/delaney-processed.csv",
+        "e91dc7027cbaeec3872a45b2522c46676e483c123b1c97172839d858a2f26d9c",
+        "ESOL aqueous solubility: Delaney, J. Chem. Inf. Comput. Sci. 44 (2004) 1000-1005, "
+        "processed by MoleculeNet (Wu et al., Chem. Sci. 2018)",
+    ),
+    DataFile(
+        "temporal/chickenpox.json",
+        "https://github.com/benedekrozemberczki/pytorch_geometric_temporal/raw/HEAD/dataset/chickenpox.json",
+        "724b48cfb274b2ecbb855bdb99b970b5ef9dd3671694fa477435dc1e08293735",
+        "Chickenpox cases in Hungary: Rozemberczki et al. 2021, "
+        "benedekrozemberczki/pytorch_geometric_temporal, MIT",
+    ),
 ]:
     REGISTRY[_df.path] = _df
 
