@@ -52,11 +52,24 @@ def exercise(id: str, title: str) -> Callable:
 
 
 def _load_chapter(id: str) -> None:
-    chapter = id.split(".", 1)[0]
-    try:
-        importlib.import_module(f"{__name__}.ch{int(chapter)}")
-    except (ValueError, ModuleNotFoundError):
-        pass
+    """Import the module that holds exercise ``id``'s check.
+
+    Checks of chapter ``k`` live in ``ch{k}.py``; a chapter with many sections may split them
+    into one module per section, ``ch{k}_{s}.py`` (exercise ``"5.4.2"`` is looked for in
+    ``ch5`` and then in ``ch5_4``).
+    """
+    parts = id.split(".")
+    names = [f"ch{parts[0]}"] + ([f"ch{parts[0]}_{parts[1]}"] if len(parts) > 2 else [])
+    for name in names:
+        if not all(p.isdigit() for p in name[2:].split("_")):
+            return
+        try:
+            importlib.import_module(f"{__name__}.{name}")
+        except ModuleNotFoundError as error:
+            if error.name != f"{__name__}.{name}":  # a real import error inside the module
+                raise
+        if id in _REGISTRY:
+            return
 
 
 def list_exercises() -> dict[str, str]:
