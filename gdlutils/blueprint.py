@@ -32,7 +32,7 @@ from typing import Any, Callable, Sequence
 import torch
 from torch import nn
 
-from gdlutils.groups import element_index, _key
+from gdlutils.groups import element_index, resolve_group, _key
 from gdlutils.multiscale import local_pool
 from gdlutils.utils import reset_submodules
 
@@ -99,6 +99,12 @@ class GroupConv(nn.Module):
     linear map that does is of this form (:func:`equivariant_basis` finds :math:`|\\grp|` basis
     maps per channel pair).
 
+    ``group`` is a finite group object (:class:`~gdlutils.groups.CyclicGroup`,
+    :class:`~gdlutils.groups.DihedralGroup`, :class:`~gdlutils.groups.SymmetricGroup`,
+    :class:`~gdlutils.groups.P4Group`, ...) or its name (``"C4"``, ``"D4"``, ``"S3"``, and
+    ``"p4"`` / ``"p4m"`` for their point groups :math:`C_4` / :math:`D_4`, the group axis of
+    :mod:`gdlutils.gconv` feature maps): :func:`gdlutils.groups.resolve_group`.
+
     Shapes:
         x: ``(B, C_in, |G|)`` (order of ``group.elements()``); output: ``(B, C_out, |G|)``.
 
@@ -107,6 +113,10 @@ class GroupConv(nn.Module):
 
     def __init__(self, group, in_channels: int, out_channels: int, *, bias: bool = True):
         super().__init__()
+        group = resolve_group(group)
+        for name, v in (("in_channels", in_channels), ("out_channels", out_channels)):
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise ValueError(f"GroupConv: {name} must be a positive integer, got {v!r}")
         elems = group.elements()
         index = element_index(group)
         self.group, self.order = group, len(elems)
@@ -131,6 +141,9 @@ class GroupConv(nn.Module):
         kernel = self.weight[:, :, self.table].permute(0, 2, 1, 3).reshape(o * g, i * g)
         y = (x.reshape(x.shape[0], i * g) @ kernel.T).reshape(x.shape[0], o, g)
         return y if self.bias is None else y + self.bias[:, None]
+
+    def extra_repr(self) -> str:
+        return f"{self.group!r}, {self.in_channels}, {self.out_channels}, bias={self.bias is not None}"
 
 
 class PermEquivariantLinear(nn.Module):
@@ -207,12 +220,18 @@ class LocalPool(nn.Module):
     Introduced in: 3.5.
     """
 
-    def __init__(self, factor: int = 2, *, ndim: int = 1, mode: str = "mean"):
+    def __init__(self, factor: int = 2, *, ndim: int = 1, reduce: str = "mean"):
         super().__init__()
-        self.factor, self.ndim, self.mode = factor, ndim, mode
+        if reduce not in ("mean", "max"):
+            raise ValueError(f"LocalPool: reduce must be 'mean' or 'max', got {reduce!r}")
+        if isinstance(factor, bool) or not isinstance(factor, int) or factor < 1:
+            raise ValueError(f"LocalPool: factor must be a positive integer, got {factor!r}")
+        if ndim not in (1, 2):
+            raise ValueError(f"LocalPool: ndim must be 1 or 2, got {ndim!r}")
+        self.factor, self.ndim, self.reduce = factor, ndim, reduce
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return local_pool(x, self.factor, ndim=self.ndim, mode=self.mode)
+        return local_pool(x, self.factor, ndim=self.ndim, reduce=self.reduce)
 
 
 class GlobalPool(nn.Module):
@@ -227,16 +246,20 @@ class GlobalPool(nn.Module):
     Introduced in: 3.5.
     """
 
-    def __init__(self, dims: Sequence[int] = (-1,), mode: str = "mean"):
+    def __init__(self, dims: Sequence[int] = (-1,), reduce: str = "mean"):
         super().__init__()
-        if mode not in ("mean", "sum", "max"):
-            raise ValueError(f"mode must be 'mean', 'sum' or 'max', got {mode!r}")
-        self.dims, self.mode = tuple(dims), mode
+        if reduce not in ("mean", "sum", "max"):
+            raise ValueError(f"GlobalPool: reduce must be 'mean', 'sum' or 'max', got {reduce!r}")
+        self.dims, self.reduce = tuple(dims), reduce
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.mode == "mean":
+        if not isinstance(x, torch.Tensor):
+            raise TypeError(f"GlobalPool expects a torch.Tensor, got {type(x).__name__}")
+        if any(not -x.dim() <= d < x.dim() for d in self.dims):
+            raise ValueError(f"GlobalPool(dims={self.dims}) needs a tensor with those dims, got shape {tuple(x.shape)}")
+        if self.reduce == "mean":
             return x.mean(self.dims)
-        if self.mode == "sum":
+        if self.reduce == "sum":
             return x.sum(self.dims)
         return x.amax(self.dims)
 
@@ -278,12 +301,12 @@ def _head(width: int, out_features: int) -> nn.Module:
 def grid_blueprint(
     in_channels: int,
     hidden: Sequence[int] = (8, 16),
-    out_features: int = 1,
+    out_channels: int = 1,
     *,
     kernel_size: int = 3,
     ndim: int = 1,
     pool_factor: int = 2,
-    pool_mode: str = "mean",
+    pool_reduce: str = "mean",
     readout: str = "mean",
 ) -> Blueprint:
     """A translation-invariant CNN on the periodic grid: [CyclicConv, ReLU, LocalPool] x J, GlobalPool, MLP.
@@ -293,7 +316,7 @@ def grid_blueprint(
     ``pool_factor ** (J-1)``).
 
     Shapes:
-        x: ``(B, in_channels, n)`` or ``(B, in_channels, H, W)``; output ``(B, out_features)``.
+        x: ``(B, in_channels, n)`` or ``(B, in_channels, H, W)``; output ``(B, out_channels)``.
 
     Introduced in: 3.5.
     """
@@ -302,10 +325,10 @@ def grid_blueprint(
     for k, h in enumerate(hidden):
         blocks += [CyclicConv(c, h, kernel_size, ndim=ndim), Pointwise()]
         if pool_factor > 1 and k < len(hidden) - 1:
-            blocks.append(LocalPool(pool_factor, ndim=ndim, mode=pool_mode))
+            blocks.append(LocalPool(pool_factor, ndim=ndim, reduce=pool_reduce))
         c = h
     dims = (-1,) if ndim == 1 else (-2, -1)
-    return Blueprint(blocks, GlobalPool(dims, readout), _head(c, out_features))
+    return Blueprint(blocks, GlobalPool(dims, readout), _head(c, out_channels))
 
 
 def set_blueprint(
@@ -339,14 +362,14 @@ def group_blueprint(
     group,
     in_channels: int,
     hidden: Sequence[int] = (8, 8),
-    out_features: int = 1,
+    out_channels: int = 1,
     *,
     readout: str = "mean",
 ) -> Blueprint:
     """A :math:`\\grp`-invariant model on signals over a finite group: [GroupConv, ReLU] x J, GlobalPool, MLP.
 
     Shapes:
-        x: ``(B, in_channels, |G|)``; output ``(B, out_features)``.
+        x: ``(B, in_channels, |G|)``; output ``(B, out_channels)``.
 
     Introduced in: 3.5.
     """
@@ -355,7 +378,7 @@ def group_blueprint(
     for h in hidden:
         blocks += [GroupConv(group, c, h), Pointwise()]
         c = h
-    return Blueprint(blocks, GlobalPool((-1,), readout), _head(c, out_features))
+    return Blueprint(blocks, GlobalPool((-1,), readout), _head(c, out_channels))
 
 
 def equivariant_basis(

@@ -42,12 +42,13 @@ from __future__ import annotations
 
 import math
 import numbers
+from typing import Union
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .groups import DihedralGroup, act_on_image, translate_image
+from .groups import CyclicGroup, DihedralGroup, P4Group, act_on_image, p4_element, translate_image
 
 __all__ = [
     "GROUPS",
@@ -67,13 +68,28 @@ GROUPS: dict[str, int] = {"p4": 4, "p4m": 8}
 _D4 = DihedralGroup(4)
 
 
-def _check_group(group: str) -> str:
-    if group not in GROUPS:
-        raise ValueError(f"group must be one of {sorted(GROUPS)}, got {group!r}")
-    return group
+GroupLike = Union[str, P4Group, CyclicGroup, DihedralGroup]
 
 
-def group_order(group: str) -> int:
+def _check_group(group: GroupLike) -> str:
+    """The name (``"p4"`` or ``"p4m"``) of ``group``: a name, a :class:`~gdlutils.groups.P4Group`
+    (of any grid size; ``mirror`` picks p4m), or the point group itself (``CyclicGroup(4)`` for
+    p4, ``DihedralGroup(4)`` for p4m)."""
+    if isinstance(group, P4Group):
+        return group.name
+    if isinstance(group, CyclicGroup) and group.n == 4:
+        return "p4"
+    if isinstance(group, DihedralGroup) and group.n == 4:
+        return "p4m"
+    if isinstance(group, str) and group in GROUPS:
+        return group
+    raise ValueError(
+        f"group must be one of {sorted(GROUPS)}, a gdlutils.groups.P4Group, CyclicGroup(4) or "
+        f"DihedralGroup(4), got {group!r}"
+    )
+
+
+def group_order(group: GroupLike) -> int:
     """:math:`|H|`, the number of point-group elements: 4 for ``"p4"``, 8 for ``"p4m"``.
 
     Introduced in: 5.2.
@@ -81,7 +97,7 @@ def group_order(group: str) -> int:
     return GROUPS[_check_group(group)]
 
 
-def point_group_elements(group: str) -> list[tuple[int, int]]:
+def point_group_elements(group: GroupLike) -> list[tuple[int, int]]:
     """The point group :math:`H` as ``(r, m)`` pairs, in the order of the group axis.
 
     ``"p4"``: ``[(0, 0), (1, 0), (2, 0), (3, 0)]``; ``"p4m"``: these followed by
@@ -97,32 +113,13 @@ def _index(h: tuple[int, int]) -> int:
 
 
 def _parse_element(g, group: str) -> tuple[tuple[int, int], tuple[int, int]]:
-    """Split a p4 / p4m element into its point part (r, m) and translation (dy, dx)."""
-    if group == "p4":
-        if isinstance(g, numbers.Integral) or (isinstance(g, torch.Tensor) and g.dim() == 0):
-            return (int(g) % 4, 0), (0, 0)
-        try:
-            parts = tuple(int(v) for v in g)
-        except (TypeError, ValueError):
-            parts = ()
-        if len(parts) == 3:
-            return (parts[0] % 4, 0), (parts[1], parts[2])
-        if len(parts) == 2 and parts[1] == 0:  # a rotation written as a dihedral pair (r, 0)
-            return (parts[0] % 4, 0), (0, 0)
-        raise ValueError(
-            f"a p4 element is an integer r (quarter turns) or a triple (r, dy, dx), got {g!r}"
-        )
-    try:
-        parts = tuple(int(v) for v in g)
-    except (TypeError, ValueError):
-        parts = ()
-    if len(parts) in (2, 4) and parts[1] in (0, 1):
-        t = (parts[2], parts[3]) if len(parts) == 4 else (0, 0)
-        return (parts[0] % 4, parts[1]), t
-    raise ValueError(f"a p4m element is a pair (r, m) or a quadruple (r, m, dy, dx) with m in {{0, 1}}, got {g!r}")
+    """Split a p4 / p4m element into its point part (r, m) and translation (dy, dx): the encoding
+    of :func:`gdlutils.groups.p4_element`, shared with :class:`gdlutils.groups.P4Group`."""
+    return p4_element(g, mirror=(group == "p4m"))
 
 
-def _check_group_map(y, group: str, what: str) -> None:
+def _check_group_map(y, group: GroupLike, what: str) -> None:
+    group = _check_group(group)
     if not isinstance(y, torch.Tensor):
         raise TypeError(f"{what} expects a torch.Tensor of shape (..., {group_order(group)}, H, W), got {type(y).__name__}")
     n = group_order(group)
@@ -133,7 +130,7 @@ def _check_group_map(y, group: str, what: str) -> None:
         )
 
 
-def act_on_group_map(g, y: torch.Tensor, group: str = "p4") -> torch.Tensor:
+def act_on_group_map(g, y: torch.Tensor, group: GroupLike = "p4") -> torch.Tensor:
     """Action of a p4 / p4m element on a feature map over the group (the regular representation).
 
     .. math:: [\\rho(t, g)\\, f](y, h) = f\\big(g^{-1}(y - t),\\; g^{-1} h\\big)
@@ -170,7 +167,7 @@ def act_on_group_map(g, y: torch.Tensor, group: str = "p4") -> torch.Tensor:
     return out
 
 
-def lifting_filter_bank(weight: torch.Tensor, group: str = "p4") -> torch.Tensor:
+def lifting_filter_bank(weight: torch.Tensor, group: GroupLike = "p4") -> torch.Tensor:
     """The transformed copies :math:`\\psi_h = \\psi \\circ h^{-1}` of planar filters, one per :math:`h \\in H`.
 
     ``bank[:, i] = act_on_image(h_i, weight)``: channel ``i`` of the lifting layer correlates the
@@ -188,7 +185,7 @@ def lifting_filter_bank(weight: torch.Tensor, group: str = "p4") -> torch.Tensor
     return torch.stack([act_on_image(h, weight) for h in point_group_elements(group)], dim=1)
 
 
-def group_filter_bank(weight: torch.Tensor, group: str = "p4") -> torch.Tensor:
+def group_filter_bank(weight: torch.Tensor, group: GroupLike = "p4") -> torch.Tensor:
     """The transformed copies :math:`\\psi^{(h)}(y, h') = \\psi(h^{-1} y, h^{-1} h')` of group filters.
 
     ``bank[:, i] = act_on_group_map(h_i, weight, group)``: a filter on the group is itself a
@@ -218,7 +215,7 @@ class _GConvBase(nn.Module):
         in_channels: int,
         out_channels: int,
         kernel_size: int,
-        group: str,
+        group: GroupLike,
         padding: int | str,
         padding_mode: str,
         stride: int,
@@ -318,7 +315,7 @@ class LiftingConv2d(_GConvBase):
     Introduced in: 5.2.
     """
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int = 3, group: str = "p4",
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int = 3, group: GroupLike = "p4",
                  padding: int | str = "same", padding_mode: str = "zeros", stride: int = 1, bias: bool = True):
         super().__init__(in_channels, out_channels, kernel_size, group, padding, padding_mode, stride, bias, in_group=False)
 
@@ -350,7 +347,7 @@ class GroupConv2d(_GConvBase):
     Introduced in: 5.2.
     """
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int = 3, group: str = "p4",
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int = 3, group: GroupLike = "p4",
                  padding: int | str = "same", padding_mode: str = "zeros", stride: int = 1, bias: bool = True):
         super().__init__(in_channels, out_channels, kernel_size, group, padding, padding_mode, stride, bias, in_group=True)
 
@@ -379,11 +376,11 @@ class GroupPool(nn.Module):
     Introduced in: 5.2.
     """
 
-    def __init__(self, reduction: str = "max", group: str | None = None):
+    def __init__(self, reduce: str = "max", group: GroupLike | None = None):
         super().__init__()
-        if reduction not in ("max", "mean"):
-            raise ValueError(f"reduction must be 'max' or 'mean', got {reduction!r}")
-        self.reduction = reduction
+        if reduce not in ("max", "mean"):
+            raise ValueError(f"GroupPool: reduce must be 'max' or 'mean', got {reduce!r}")
+        self.reduce = reduce
         self.group = None if group is None else _check_group(group)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -391,10 +388,10 @@ class GroupPool(nn.Module):
             shape = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
             n = "|H|" if self.group is None else group_order(self.group)
             raise ValueError(f"GroupPool expects group feature maps of shape (B, C, {n}, H, W), got {shape}")
-        return x.amax(dim=2) if self.reduction == "max" else x.mean(dim=2)
+        return x.amax(dim=2) if self.reduce == "max" else x.mean(dim=2)
 
     def extra_repr(self) -> str:
-        return f"reduction={self.reduction!r}"
+        return f"reduce={self.reduce!r}"
 
 
 class GroupSpatialPool2d(nn.Module):
@@ -411,13 +408,13 @@ class GroupSpatialPool2d(nn.Module):
     Introduced in: 5.2.
     """
 
-    def __init__(self, kernel_size: int = 2, mode: str = "max"):
+    def __init__(self, kernel_size: int = 2, reduce: str = "max"):
         super().__init__()
-        if int(kernel_size) != kernel_size or kernel_size < 1:
-            raise ValueError(f"kernel_size must be a positive integer, got {kernel_size!r}")
-        if mode not in ("max", "avg"):
-            raise ValueError(f"mode must be 'max' or 'avg', got {mode!r}")
-        self.kernel_size, self.mode = int(kernel_size), mode
+        if isinstance(kernel_size, bool) or not isinstance(kernel_size, numbers.Integral) or kernel_size < 1:
+            raise ValueError(f"GroupSpatialPool2d: kernel_size must be a positive integer, got {kernel_size!r}")
+        if reduce not in ("max", "mean"):
+            raise ValueError(f"GroupSpatialPool2d: reduce must be 'max' or 'mean', got {reduce!r}")
+        self.kernel_size, self.reduce = int(kernel_size), reduce
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not isinstance(x, torch.Tensor) or x.dim() != 5:
@@ -430,12 +427,12 @@ class GroupSpatialPool2d(nn.Module):
                 f"GroupSpatialPool2d(kernel_size={k}) needs H and W divisible by {k} for exact "
                 f"equivariance, got {hh} x {ww} (pad or crop the input first)"
             )
-        pool = F.max_pool2d if self.mode == "max" else F.avg_pool2d
+        pool = F.max_pool2d if self.reduce == "max" else F.avg_pool2d
         y = pool(x.reshape(b, c * n, hh, ww), k)
         return y.view(b, c, n, hh // k, ww // k)
 
     def extra_repr(self) -> str:
-        return f"kernel_size={self.kernel_size}, mode={self.mode!r}"
+        return f"kernel_size={self.kernel_size}, reduce={self.reduce!r}"
 
 
 class GroupBatchNorm(nn.BatchNorm3d):
@@ -453,7 +450,7 @@ class GroupBatchNorm(nn.BatchNorm3d):
     Introduced in: 5.2.
     """
 
-    def __init__(self, num_channels: int, group: str = "p4", eps: float = 1e-5, momentum: float = 0.1,
+    def __init__(self, num_channels: int, group: GroupLike = "p4", eps: float = 1e-5, momentum: float = 0.1,
                  affine: bool = True, track_running_stats: bool = True):
         super().__init__(num_channels, eps=eps, momentum=momentum, affine=affine, track_running_stats=track_running_stats)
         self.group = _check_group(group)

@@ -59,6 +59,8 @@ __all__ = [
     "check_group_axioms",
     "regular_representation",
     "regular_action",
+    "resolve_group",
+    "p4_element",
     "PermutationGroup",
     "automorphism_group",
     "permutation_matrix",
@@ -69,8 +71,54 @@ __all__ = [
 
 Action = Callable[[Any, Any], Any]
 
+# ---------------------------------------------------------------------------------------------
+# 1. Finite groups
+# every finite group lists its elements, composes, inverts and samples; the shared
+# bookkeeping lives in _FiniteGroup
+# ---------------------------------------------------------------------------------------------
 
-class CyclicGroup:
+def _positive_int(value, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) and not (
+        isinstance(value, float) and value.is_integer()
+    ):
+        raise TypeError(f"{what} must be a positive integer, got {value!r} of type {type(value).__name__}")
+    if int(value) < 1:
+        raise ValueError(f"{what} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+class _FiniteGroup:
+    """Shared bookkeeping of the finite groups: a size parameter validated once, ``repr``,
+    ``len`` (the order :math:`|G|`) and uniform sampling from ``elements()``.
+
+    A subclass sets ``_params`` (the constructor's parameter names, shown by ``repr``) and
+    defines ``elements``, ``identity``, ``compose``, ``inverse`` and ``order``.
+    """
+
+    _params: tuple[str, ...] = ("n",)
+
+    def __init__(self, n: int):
+        self.n = _positive_int(n, f"{type(self).__name__}(n)")
+
+    def __repr__(self) -> str:
+        args = ", ".join(repr(getattr(self, name)) for name in self._params)
+        return f"{type(self).__name__}({args})"
+
+    def order(self) -> int:
+        return len(self.elements())
+
+    def __len__(self) -> int:
+        return self.order()
+
+    def sample(self, num: int, generator: torch.Generator | None = None) -> list:
+        """``num`` elements drawn uniformly with replacement (``generator`` as in ``torch.randint``)."""
+        num = _positive_int(num, "sample(num)")
+        elems = self.elements()
+        idx = torch.randint(len(elems), (num,), generator=generator).tolist()
+        return [elems[i] for i in idx]
+
+
+class CyclicGroup(_FiniteGroup):
     """The cyclic group :math:`C_n = \\{0, 1, \\dots, n-1\\}` under addition mod :math:`n`.
 
     Acts on signals on the cyclic grid :math:`\\mathbb{Z}_n` by circular shifts along ``dim``
@@ -79,15 +127,7 @@ class CyclicGroup:
     Introduced in: 3.1; the grid of 4.2 is its homogeneous space.
     """
 
-    def __init__(self, n: int):
-        if int(n) != n or n < 1:
-            raise ValueError(f"CyclicGroup needs a positive integer order, got {n!r}")
-        self.n = int(n)
-
-    def __repr__(self) -> str:
-        return f"CyclicGroup({self.n})"
-
-    def __len__(self) -> int:
+    def order(self) -> int:
         return self.n
 
     def elements(self) -> list[int]:
@@ -102,8 +142,6 @@ class CyclicGroup:
     def inverse(self, g: int) -> int:
         return (-g) % self.n
 
-    def sample(self, num: int, generator: torch.Generator | None = None) -> list[int]:
-        return torch.randint(self.n, (num,), generator=generator).tolist()
 
     @staticmethod
     def shift(g: int, x, dim: int = -1):
@@ -112,8 +150,99 @@ class CyclicGroup:
             return torch.roll(x, shifts=int(g), dims=dim)
         return np.roll(x, int(g), axis=dim)
 
+def _d_element(g, n: int, what: str) -> tuple[int, int]:
+    try:
+        r, m = g
+    except (TypeError, ValueError):
+        raise TypeError(f"{what}: a dihedral element is a pair (r, m), got {g!r}") from None
+    if int(m) not in (0, 1) or int(m) != m or int(r) != r:
+        raise ValueError(f"{what}: expected (r, m) with integer r and m in {{0, 1}}, got {g!r}")
+    return int(r) % n, int(m)
 
-class _PermutationArithmetic:
+class DihedralGroup(_FiniteGroup):
+    """The dihedral group :math:`D_n` of the :math:`2n` symmetries of a regular :math:`n`-gon.
+
+    An element is a pair ``(r, m)`` with ``r`` in ``0..n-1`` and ``m`` in ``{0, 1}``; it stands
+    for :math:`g = R^r F^m`: first the reflection :math:`F` if ``m == 1`` (the mirror
+    :math:`(x_1, x_2) \\mapsto (-x_1, x_2)`, i.e. flipping an image left-right), then the
+    rotation :math:`R^r` by the angle :math:`2\\pi r / n` counter-clockwise. Since
+    :math:`F R F = R^{-1}`, composition is
+
+    .. math:: (r_1, m_1)(r_2, m_2) = (r_1 + (-1)^{m_1} r_2 \\bmod n,\\; m_1 + m_2 \\bmod 2).
+
+    :math:`D_4` is the symmetry group of the square (pixel grid): it acts on images by
+    :func:`act_on_image`; :math:`C_4 \\subset D_4` is the subgroup ``m = 0``.
+
+    Introduced in: 3.1; the point group of p4m in 5.2.
+    """
+
+    def order(self) -> int:
+        return 2 * self.n
+
+    def elements(self) -> list[tuple[int, int]]:
+        """All :math:`2n` elements, rotations first: ``[(0,0), ..., (n-1,0), (0,1), ..., (n-1,1)]``."""
+        return [(r, m) for m in (0, 1) for r in range(self.n)]
+
+    def identity(self) -> tuple[int, int]:
+        """The identity ``(0, 0)``."""
+        return (0, 0)
+
+    def compose(self, g: tuple[int, int], h: tuple[int, int]) -> tuple[int, int]:
+        """The product :math:`gh` ("first h, then g"): :math:`(r_1 + (-1)^{m_1} r_2,\\; m_1 + m_2)`."""
+        r1, m1 = _d_element(g, self.n, "DihedralGroup.compose")
+        r2, m2 = _d_element(h, self.n, "DihedralGroup.compose")
+        return ((r1 + (-r2 if m1 else r2)) % self.n, (m1 + m2) % 2)
+
+    def inverse(self, g: tuple[int, int]) -> tuple[int, int]:
+        """:math:`g^{-1}`: ``(-r, 0)`` for a rotation; a reflection ``(r, 1)`` is its own inverse."""
+        r, m = _d_element(g, self.n, "DihedralGroup.inverse")
+        return (r, 1) if m else ((-r) % self.n, 0)
+
+    def sample(self, num: int, generator: torch.Generator | None = None) -> list[tuple[int, int]]:
+        """``num`` elements drawn uniformly (with replacement)."""
+        num = _positive_int(num, "sample(num)")
+        r = torch.randint(self.n, (num,), generator=generator).tolist()
+        m = torch.randint(2, (num,), generator=generator).tolist()
+        return list(zip(r, m))
+
+    def matrix(self, g: tuple[int, int], dtype: torch.dtype = torch.float64) -> torch.Tensor:
+        """The 2x2 orthogonal matrix of ``g`` acting on the plane: :math:`R_{2\\pi r/n}\\,\\mathrm{diag}(-1, 1)^m`.
+
+        Shapes:
+            output: ``(2, 2)``.
+        """
+        r, m = _d_element(g, self.n, "DihedralGroup.matrix")
+        t = 2 * math.pi * r / self.n
+        rot = torch.tensor([[math.cos(t), -math.sin(t)], [math.sin(t), math.cos(t)]], dtype=dtype)
+        flip = torch.tensor([[-1.0, 0.0], [0.0, 1.0]], dtype=dtype)
+        return rot @ flip if m else rot
+
+    def vertices(self, dtype: torch.dtype = torch.float64) -> torch.Tensor:
+        """The vertices :math:`v_k = (-\\sin 2\\pi k/n, \\cos 2\\pi k/n)` of the regular n-gon.
+
+        Vertex 0 sits on the mirror axis (top), so both rotations and the mirror
+        :math:`x_1 \\mapsto -x_1` map vertices to vertices.
+
+        Shapes:
+            output: ``(n, 2)``.
+        """
+        t = 2 * math.pi * torch.arange(self.n, dtype=dtype) / self.n
+        return torch.stack([-torch.sin(t), torch.cos(t)], dim=1)
+
+    def permutation(self, g: tuple[int, int]) -> torch.Tensor:
+        """How ``g`` permutes the vertices of :meth:`vertices`: :math:`g\\,v_k = v_{p[k]}`.
+
+        :math:`p[k] = r + (-1)^m k \\bmod n` (the mirror sends vertex :math:`k` to :math:`-k`).
+        This is the permutation representation of :math:`D_n` on the n vertices.
+
+        Shapes:
+            output: ``(n,)`` integer tensor.
+        """
+        r, m = _d_element(g, self.n, "DihedralGroup.permutation")
+        k = torch.arange(self.n)
+        return (r + (-k if m else k)) % self.n
+
+class _PermutationArithmetic(_FiniteGroup):
     """Identity, composition ``(gh)[i] = g[h[i]]`` and inverse of permutations of ``0..n-1``
     stored as integer tensors of shape ``(n,)``; shared by :class:`SymmetricGroup` and
     :class:`PermutationGroup`."""
@@ -129,7 +258,6 @@ class _PermutationArithmetic:
     def inverse(self, g: torch.Tensor) -> torch.Tensor:
         return torch.argsort(g)
 
-
 class SymmetricGroup(_PermutationArithmetic):
     """The symmetric group :math:`S_n` of permutations of :math:`n` objects.
 
@@ -143,15 +271,7 @@ class SymmetricGroup(_PermutationArithmetic):
     Introduced in: 3.1; graphs and sets in 3.2 and 4.1.
     """
 
-    def __init__(self, n: int):
-        if int(n) != n or n < 1:
-            raise ValueError(f"SymmetricGroup needs a positive integer degree, got {n!r}")
-        self.n = int(n)
-
-    def __repr__(self) -> str:
-        return f"SymmetricGroup({self.n})"
-
-    def __len__(self) -> int:
+    def order(self) -> int:
         return math.factorial(self.n)
 
     def elements(self) -> list[torch.Tensor]:
@@ -165,28 +285,826 @@ class SymmetricGroup(_PermutationArithmetic):
         return [torch.tensor(p) for p in itertools.permutations(range(self.n))]
 
     def sample(self, num: int, generator: torch.Generator | None = None) -> list[torch.Tensor]:
+        """``num`` random permutations (``torch.randperm`` with ``generator``)."""
+        num = _positive_int(num, "sample(num)")
         return [torch.randperm(self.n, generator=generator) for _ in range(num)]
 
     @staticmethod
     def permute_rows(g: torch.Tensor, x):
-        """:math:`PX`: row ``i`` of the result is row ``g[i]`` of ``x``."""
-        return x[g] if isinstance(x, torch.Tensor) else np.asarray(x)[np.asarray(g)]
+        """:math:`X \\mapsto PX` with :math:`P_{\\pi(u), u} = 1`: row ``u`` of ``x`` moves to row
+        ``g[u]``, i.e. ``out[g[u]] = x[u]`` .
+
+        Shapes:
+            g: ``(n,)``; x: ``(n, ...)``; output: ``(n, ...)``.
+
+        Introduced in: 3.2, :doc:`/book/03_priors/03_2_isomorphisms`.
+        """
+        return _permute_rows(g, x)
 
     @staticmethod
     def permute_adjacency(g: torch.Tensor, a):
-        """:math:`PAP^\\top` for a dense adjacency matrix."""
-        if isinstance(a, torch.Tensor):
-            return a[g][:, g]
-        gi = np.asarray(g)
-        return np.asarray(a)[gi][:, gi]
+        """:math:`A \\mapsto PAP^\\top`: ``out[g[i], g[j]] = a[i, j]`` .
+
+        Shapes:
+            g: ``(n,)``; a: ``(n, n)``; output: ``(n, n)``.
+
+        Introduced in: 3.2, :doc:`/book/03_priors/03_2_isomorphisms`.
+        """
+        return _permute_adjacency(g, a)
 
     @staticmethod
     def permute_graph(g: torch.Tensor, inputs):
         """:math:`(X, A) \\mapsto (PX, PAP^\\top)`, the action on a graph signal with a dense
-        adjacency matrix: the ``rho_in`` of :func:`check_equivariance` for layers ``f(x, a)``."""
-        x, a = inputs
-        return SymmetricGroup.permute_rows(g, x), SymmetricGroup.permute_adjacency(g, a)
+        adjacency matrix: the ``rho_in`` of :func:`check_equivariance` for layers ``f(x, a)``.
 
+        ``inputs`` is the pair ``(x, a)``; both are validated (``a`` square, ``g`` a permutation of
+        ``range(n)``, ``x`` with ``n`` rows).
+
+        Shapes:
+            g: ``(n,)``; inputs: ``((n, ...), (n, n))``; output: the same shapes.
+
+        Introduced in: 4.1, :doc:`/book/04_domains/04_1_graphs_and_sets`.
+        """
+        if not isinstance(inputs, (tuple, list)) or len(inputs) != 2:
+            raise TypeError(
+                f"permute_graph expects inputs = (x, adjacency), a pair, got {type(inputs).__name__}; "
+                "for node features alone use permute_rows(g, x)"
+            )
+        x, a = inputs
+        # the same math as gdlutils.graphs.permute_dense(perm, x, adjacency) (api-core's branch)
+        a_p = _permute_adjacency(g, a)
+        return _permute_rows(g, x, num_nodes=a_p.shape[0]), a_p
+
+class PermutationGroup(_PermutationArithmetic):
+    """A finite group of permutations of :math:`\\{0, \\dots, n-1\\}` given by its list of elements.
+
+    Composition, inverse and identity are those of :class:`SymmetricGroup` (``(gh)[i] = g[h[i]]``);
+    it acts on node features and adjacency matrices by :meth:`SymmetricGroup.permute_rows` and
+    :meth:`SymmetricGroup.permute_adjacency`. Typical use: the automorphism group of a graph
+    (:func:`automorphism_group`).
+
+    Introduced in: 3.2.
+    """
+
+    def __init__(self, elements: Sequence[torch.Tensor], num_nodes: int | None = None):
+        elems = [torch.as_tensor(p, dtype=torch.long) for p in elements]
+        if not elems:
+            raise ValueError("a group has at least the identity element; pass a non-empty list of permutations")
+        self.n = _positive_int(num_nodes if num_nodes is not None else elems[0].numel(), "PermutationGroup(num_nodes)")
+        for p in elems:
+            _check_permutation(p, self.n, "PermutationGroup")
+        self._elements = sorted(elems, key=lambda p: p.tolist())
+
+    def __repr__(self) -> str:
+        return f"PermutationGroup(order={len(self)}, num_nodes={self.n})"
+
+    def order(self) -> int:
+        return len(self._elements)
+
+    def elements(self) -> list[torch.Tensor]:
+        return list(self._elements)
+
+    def orbits(self) -> list[list[int]]:
+        """The orbits :math:`\\{g(i) : g \\in G\\}` of the points, as sorted lists."""
+        seen: set[int] = set()
+        orbits = []
+        for i in range(self.n):
+            if i in seen:
+                continue
+            orb = sorted({int(p[i]) for p in self._elements})
+            seen.update(orb)
+            orbits.append(orb)
+        return orbits
+
+    permute_rows = staticmethod(SymmetricGroup.permute_rows)
+    permute_adjacency = staticmethod(SymmetricGroup.permute_adjacency)
+    permute_graph = staticmethod(SymmetricGroup.permute_graph)
+
+def automorphism_group(adjacency) -> PermutationGroup:
+    """The automorphism group :math:`\\mathrm{Aut}(G) = \\{P : PAP^\\top = A\\}` of a graph.
+
+    Elements are permutations ``perm`` (``perm[u]`` :math:`= \\pi(u)`) with :math:`PAP^\\top = A`
+    (``permute_adjacency(perm, A) == A``), found with networkx's VF2 matcher
+    (exponential in the worst case: meant for small graphs). Edge weights are ignored.
+
+    Shapes:
+        adjacency: ``(n, n)`` symmetric (tensor or array).
+
+    Introduced in: 3.2.
+    """
+    import networkx as nx
+
+    a = adjacency.detach().cpu().numpy() if isinstance(adjacency, torch.Tensor) else np.asarray(adjacency)
+    if a.ndim != 2 or a.shape[0] != a.shape[1]:
+        raise ValueError(f"adjacency must be a square matrix, got shape {a.shape}")
+    if not np.array_equal(a, a.T):
+        raise ValueError("adjacency must be symmetric (an undirected graph)")
+    g = nx.from_numpy_array((a != 0).astype(int))
+    n = a.shape[0]
+    perms = []
+    for mapping in nx.algorithms.isomorphism.GraphMatcher(g, g).isomorphisms_iter():
+        # mapping: node i -> node mapping[i] is an automorphism pi, stored as perm[i] = pi(i)
+        p = torch.empty(n, dtype=torch.long)
+        for i, j in mapping.items():
+            p[i] = j
+        perms.append(p)
+    return PermutationGroup(perms, n)
+
+class TranslationGroup2D(_FiniteGroup):
+    """The cyclic translations :math:`\\mathbb{Z}_H \\times \\mathbb{Z}_W` of an H x W image.
+
+    Elements are pairs ``(dy, dx)``; the action is :func:`translate_image`.
+
+    Introduced in: 3.1.
+    """
+
+    _params = ("height", "width")
+
+    def __init__(self, height: int, width: int | None = None):
+        width = height if width is None else width
+        self.height = _positive_int(height, "TranslationGroup2D(height)")
+        self.width = _positive_int(width, "TranslationGroup2D(width)")
+
+    def order(self) -> int:
+        return self.height * self.width
+
+    def elements(self) -> list[tuple[int, int]]:
+        return [(dy, dx) for dy in range(self.height) for dx in range(self.width)]
+
+    def identity(self) -> tuple[int, int]:
+        return (0, 0)
+
+    def compose(self, g: tuple[int, int], h: tuple[int, int]) -> tuple[int, int]:
+        return ((g[0] + h[0]) % self.height, (g[1] + h[1]) % self.width)
+
+    def inverse(self, g: tuple[int, int]) -> tuple[int, int]:
+        return ((-g[0]) % self.height, (-g[1]) % self.width)
+
+    def sample(self, num: int, generator: torch.Generator | None = None) -> list[tuple[int, int]]:
+        num = _positive_int(num, "sample(num)")
+        dy = torch.randint(self.height, (num,), generator=generator).tolist()
+        dx = torch.randint(self.width, (num,), generator=generator).tolist()
+        return list(zip(dy, dx))
+
+    @staticmethod
+    def act(g: tuple[int, int], x: torch.Tensor) -> torch.Tensor:
+        """:func:`translate_image`. Shapes: ``x`` ``(..., H, W)`` -> same."""
+        return translate_image(g, x)
+
+def p4_element(g, mirror: bool = False) -> tuple[tuple[int, int], tuple[int, int]]:
+    """Split an element of p4 (``mirror=False``) or p4m into its point part and translation.
+
+    The one element encoding shared by :class:`P4Group` and :mod:`gdlutils.gconv`:
+
+    - p4: ``(r, dy, dx)``, or just ``r`` (a rotation by ``r`` quarter turns, no translation);
+    - p4m: ``(r, m, dy, dx)``, or just ``(r, m)`` (an element of :math:`D_4`, numbered as in
+      :class:`DihedralGroup`).
+
+    Returns ``((r, m), (dy, dx))`` with ``r`` in ``0..3`` and ``m`` in ``{0, 1}`` (``m = 0`` for p4).
+
+    Introduced in: 5.2, :doc:`/book/05_models/05_2_group_cnns`.
+    """
+    name = "p4m" if mirror else "p4"
+    form = "(r, m, dy, dx) or (r, m) with m in {0, 1}" if mirror else "(r, dy, dx) or an integer r"
+    if isinstance(g, torch.Tensor):
+        g = g.tolist()
+    if not mirror and isinstance(g, (int, np.integer)) and not isinstance(g, bool):
+        return (int(g) % 4, 0), (0, 0)
+    try:
+        parts = tuple(g)
+    except TypeError:
+        raise TypeError(f"a {name} element is {form}, got {g!r}") from None
+    if not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in parts):
+        raise TypeError(f"a {name} element is {form} with integer entries, got {g!r}")
+    parts = tuple(int(v) for v in parts)
+    if not mirror:
+        if len(parts) == 3:
+            return (parts[0] % 4, 0), (parts[1], parts[2])
+        if len(parts) == 2 and parts[1] == 0:  # a rotation written as a dihedral pair (r, 0)
+            return (parts[0] % 4, 0), (0, 0)
+        raise ValueError(f"a p4 element is {form}, got {g!r}")
+    if len(parts) in (2, 4) and parts[1] in (0, 1):
+        t = (parts[2], parts[3]) if len(parts) == 4 else (0, 0)
+        return (parts[0] % 4, parts[1]), t
+    raise ValueError(f"a p4m element is {form}, got {g!r}")
+
+
+def resolve_group(group):
+    """A finite group object from a group or its name.
+
+    Names: ``"C<n>"`` (:class:`CyclicGroup`), ``"D<n>"`` (:class:`DihedralGroup`), ``"S<n>"``
+    (:class:`SymmetricGroup`), and ``"p4"`` / ``"p4m"`` for the point groups :math:`C_4` /
+    :math:`D_4` of the wallpaper groups (the group axis of :mod:`gdlutils.gconv` feature maps,
+    numbered ``r + 4 m`` as in :meth:`DihedralGroup.elements`). A group object (anything with
+    ``elements()`` and ``compose()``) is returned unchanged.
+
+    Introduced in: 3.5, :doc:`/book/03_priors/03_5_blueprint`.
+    """
+    if hasattr(group, "elements") and hasattr(group, "compose"):
+        return group
+    if isinstance(group, str):
+        if group == "p4":
+            return CyclicGroup(4)
+        if group == "p4m":
+            return DihedralGroup(4)
+        kinds = {"C": CyclicGroup, "D": DihedralGroup, "S": SymmetricGroup}
+        if len(group) > 1 and group[0] in kinds and group[1:].isdigit() and int(group[1:]) > 0:
+            return kinds[group[0]](int(group[1:]))
+    raise ValueError(
+        f"expected a finite group (e.g. gdlutils.groups.DihedralGroup(4)) or a name such as 'C4', 'D4', "
+        f"'S3', 'p4', 'p4m'; got {group!r}"
+    )
+
+
+def _rotate_vector(r: int, t: tuple[int, int]) -> tuple[int, int]:
+    # rot90 (counter-clockwise on screen) conjugates a translation (dy, dx) to (-dx, dy)
+    dy, dx = t
+    for _ in range(r % 4):
+        dy, dx = -dx, dy
+    return dy, dx
+
+class P4Group(_FiniteGroup):
+    """The group p4 of translations and quarter turns of the square :math:`N \\times N` torus.
+
+    An element ``(r, dy, dx)`` acts on images as "rotate by ``r`` quarter turns, then translate by
+    ``(dy, dx)``": :math:`\\rho(g)x = T_{(d_y,d_x)} R^r x` (:func:`rotate_image`,
+    :func:`translate_image`). Since :math:`R\\,T_t R^{-1} = T_{Rt}` with
+    :math:`R(d_y, d_x) = (-d_x, d_y)`, composition is the semidirect product
+    :math:`(r_1, t_1)(r_2, t_2) = (r_1 + r_2,\\; t_1 + R^{r_1} t_2)`.
+
+    With ``mirror=True`` this is p4m: elements ``(r, m, dy, dx)`` with :math:`\\rho(g) x =
+    T_t R^r F^m x` (:func:`act_on_image` for the point part), and :math:`F(d_y, d_x) = (d_y, -d_x)`.
+
+    Introduced in: 3.1; group convolutions in 5.2.
+    """
+
+    def __init__(self, size: int, mirror: bool = False):
+        self.size = _positive_int(size, "P4Group(size)")
+        if not isinstance(mirror, (bool, np.bool_)):
+            raise TypeError(f"P4Group(mirror) must be True (p4m) or False (p4), got {mirror!r}")
+        self.mirror = bool(mirror)
+
+    def __repr__(self) -> str:
+        return f"P4Group({self.size}, mirror={self.mirror})"
+
+    @property
+    def name(self) -> str:
+        """``"p4m"`` with mirrors, else ``"p4"``: the name :mod:`gdlutils.gconv` uses."""
+        return "p4m" if self.mirror else "p4"
+
+    def order(self) -> int:
+        return (8 if self.mirror else 4) * self.size**2
+
+    def _split(self, g):
+        (r, m), t = p4_element(g, self.mirror)
+        return r, m, t
+
+    def _join(self, r, m, t):
+        t = (t[0] % self.size, t[1] % self.size)
+        return (r % 4, m % 2, *t) if self.mirror else (r % 4, *t)
+
+    def elements(self) -> list[tuple]:
+        """All elements, ``(r, dy, dx)`` (p4) or ``(r, m, dy, dx)`` (p4m), point part outermost."""
+        ms = (0, 1) if self.mirror else (0,)
+        return [self._join(r, m, (dy, dx)) for m in ms for r in range(4)
+                for dy in range(self.size) for dx in range(self.size)]
+
+    def identity(self) -> tuple:
+        return self._join(0, 0, (0, 0))
+
+    def _linear(self, r, m, t):
+        if m:
+            t = (t[0], -t[1])
+        return _rotate_vector(r, t)
+
+    def compose(self, g: tuple, h: tuple) -> tuple:
+        """The product :math:`gh`: point parts multiply as in :math:`D_4`, :math:`t = t_1 + D_1 t_2`."""
+        r1, m1, t1 = self._split(g)
+        r2, m2, t2 = self._split(h)
+        rt = self._linear(r1, m1, t2)
+        r = r1 + (-r2 if m1 else r2)
+        return self._join(r, m1 + m2, (t1[0] + rt[0], t1[1] + rt[1]))
+
+    def inverse(self, g: tuple) -> tuple:
+        """:math:`g^{-1} = (D^{-1}, -D^{-1}t)` for :math:`g = (D, t)`."""
+        r, m, t = self._split(g)
+        ri, mi = ((r, 1) if m else (-r, 0))
+        ti = self._linear(ri % 4, mi, t)
+        return self._join(ri, mi, (-ti[0], -ti[1]))
+
+    def sample(self, num: int, generator: torch.Generator | None = None) -> list[tuple]:
+        idx = torch.randint(len(self), (num,), generator=generator).tolist()
+        elems = self.elements()
+        return [elems[i] for i in idx]
+
+    def act(self, g: tuple, x: torch.Tensor) -> torch.Tensor:
+        """:math:`\\rho(g)x = T_t R^r F^m x`. Shapes: ``x`` ``(..., N, N)`` -> same."""
+        _check_square(x, "P4Group.act")
+        if x.shape[-1] != self.size:
+            raise ValueError(f"P4Group({self.size}) acts on {self.size}x{self.size} images, got shape {tuple(x.shape)}")
+        r, m, t = self._split(g)
+        return translate_image(t, act_on_image((r, m), x))
+
+# ---------------------------------------------------------------------------------------------
+# 2. Continuous groups (sampled): SO(2) and SO(3)
+# ---------------------------------------------------------------------------------------------
+
+def _check_rotation_matrix(g, d: int, what: str) -> torch.Tensor:
+    if not isinstance(g, torch.Tensor) or g.shape[-2:] != (d, d):
+        shape = tuple(g.shape) if isinstance(g, torch.Tensor) else type(g).__name__
+        raise ValueError(f"{what}: expected a rotation matrix tensor of shape (..., {d}, {d}), got {shape}")
+    return g
+
+class SO2:
+    """The rotation group :math:`SO(2)` of the plane, as 2x2 matrices :math:`R_\\theta`.
+
+    Continuous: it cannot list its elements, it draws them uniformly (:meth:`sample`, angles
+    uniform in :math:`[0, 2\\pi)`, the Haar measure). Acts on points by :meth:`act`
+    (:math:`x \\mapsto R x`, on rows of an ``(N, 2)`` array).
+
+    Introduced in: 3.1; rotation-equivariant models in 5.2 and 5.3.
+    """
+
+    dim = 2
+
+    def __init__(self, dtype: torch.dtype | None = None):
+        self.dtype = dtype or torch.get_default_dtype()
+
+    def __repr__(self) -> str:
+        return "SO2()"
+
+    def matrix(self, theta: float | torch.Tensor) -> torch.Tensor:
+        """:math:`R_\\theta = \\begin{pmatrix}\\cos\\theta & -\\sin\\theta\\\\ \\sin\\theta & \\cos\\theta\\end{pmatrix}`.
+
+        Shapes:
+            theta: scalar or ``(B,)``; output: ``(2, 2)`` or ``(B, 2, 2)``.
+        """
+        t = torch.as_tensor(theta, dtype=self.dtype)
+        c, s = torch.cos(t), torch.sin(t)
+        return torch.stack([torch.stack([c, -s], -1), torch.stack([s, c], -1)], -2)
+
+    def sample(self, num: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """``num`` Haar-random rotations. Shapes: output ``(num, 2, 2)``."""
+        theta = 2 * math.pi * torch.rand(num, generator=generator, dtype=torch.float64)
+        return self.matrix(theta.to(self.dtype))
+
+    def identity(self) -> torch.Tensor:
+        return torch.eye(2, dtype=self.dtype)
+
+    def compose(self, g: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+        return _check_rotation_matrix(g, 2, "SO2.compose") @ _check_rotation_matrix(h, 2, "SO2.compose")
+
+    def inverse(self, g: torch.Tensor) -> torch.Tensor:
+        return _check_rotation_matrix(g, 2, "SO2.inverse").transpose(-1, -2)
+
+    @staticmethod
+    def act(g: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """Rotate points: :math:`x_i \\mapsto R x_i`. Shapes: ``x`` ``(..., N, 2)`` -> same."""
+        return rotate_points(g, x)
+
+class SO3(SO2):
+    """The rotation group :math:`SO(3)` of space, as 3x3 matrices, sampled uniformly.
+
+    :meth:`sample` draws Haar-uniform rotations from unit quaternions (normalised Gaussian
+    4-vectors are uniform on :math:`S^3`, the double cover of :math:`SO(3)`), converted by
+    :func:`quaternion_to_matrix`.
+
+    Introduced in: 3.1; point clouds and molecules in 5.3.
+    """
+
+    dim = 3
+
+    def __repr__(self) -> str:
+        return "SO3()"
+
+    def matrix(self, axis_angle: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        """Rodrigues' formula :math:`R = I + \\sin\\theta K + (1-\\cos\\theta) K^2` for the rotation
+        by :math:`\\theta = \\lVert v\\rVert` about :math:`v/\\lVert v\\rVert` (``K`` the cross-product
+        matrix of the unit axis).
+
+        Shapes:
+            axis_angle: ``(3,)`` or ``(B, 3)``; output: ``(3, 3)`` or ``(B, 3, 3)``.
+        """
+        v = torch.as_tensor(axis_angle, dtype=self.dtype)
+        if v.shape[-1] != 3:
+            raise ValueError(f"SO3.matrix expects axis-angle vectors of shape (..., 3), got {tuple(v.shape)}")
+        theta = v.norm(dim=-1, keepdim=True)
+        k = v / theta.clamp_min(1e-30)
+        z = torch.zeros_like(k[..., 0])
+        K = torch.stack([
+            torch.stack([z, -k[..., 2], k[..., 1]], -1),
+            torch.stack([k[..., 2], z, -k[..., 0]], -1),
+            torch.stack([-k[..., 1], k[..., 0], z], -1),
+        ], -2)
+        s, c = torch.sin(theta)[..., None], torch.cos(theta)[..., None]
+        eye = torch.eye(3, dtype=self.dtype).expand(K.shape)
+        return eye + s * K + (1 - c) * (K @ K)
+
+    def sample(self, num: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """``num`` Haar-uniform rotations. Shapes: output ``(num, 3, 3)``."""
+        q = torch.randn(num, 4, generator=generator, dtype=torch.float64)
+        q = q / q.norm(dim=1, keepdim=True)
+        return quaternion_to_matrix(q).to(self.dtype)
+
+    def identity(self) -> torch.Tensor:
+        return torch.eye(3, dtype=self.dtype)
+
+    def compose(self, g: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+        return _check_rotation_matrix(g, 3, "SO3.compose") @ _check_rotation_matrix(h, 3, "SO3.compose")
+
+    def inverse(self, g: torch.Tensor) -> torch.Tensor:
+        return _check_rotation_matrix(g, 3, "SO3.inverse").transpose(-1, -2)
+
+def quaternion_to_matrix(q: torch.Tensor) -> torch.Tensor:
+    """Rotation matrix of the unit quaternion :math:`q = (w, x, y, z)`.
+
+    .. math:: R = \\begin{pmatrix} 1-2(y^2+z^2) & 2(xy-wz) & 2(xz+wy)\\\\
+              2(xy+wz) & 1-2(x^2+z^2) & 2(yz-wx)\\\\ 2(xz-wy) & 2(yz+wx) & 1-2(x^2+y^2)\\end{pmatrix}
+
+    Shapes:
+        q: ``(..., 4)`` (normalised here); output: ``(..., 3, 3)``.
+
+    Introduced in: 3.1.
+    """
+    if q.shape[-1] != 4:
+        raise ValueError(f"quaternion_to_matrix expects (..., 4), got {tuple(q.shape)}")
+    q = q / q.norm(dim=-1, keepdim=True)
+    w, x, y, z = q.unbind(-1)
+    rows = [
+        torch.stack([1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)], -1),
+        torch.stack([2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)], -1),
+        torch.stack([2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)], -1),
+    ]
+    return torch.stack(rows, -2)
+
+# ---------------------------------------------------------------------------------------------
+# 3. Actions on signals: images, point clouds, permutations of nodes
+# ---------------------------------------------------------------------------------------------
+
+def _check_image(x, what: str) -> None:
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{what} expects a torch.Tensor of shape (..., H, W), got {type(x).__name__}")
+    if x.dim() < 2:
+        raise ValueError(f"{what} expects a tensor of shape (..., H, W), got shape {tuple(x.shape)}")
+
+def _check_square(x, what: str) -> None:
+    _check_image(x, what)
+    if x.shape[-1] != x.shape[-2]:
+        raise ValueError(
+            f"{what}: a quarter turn maps an H x W grid onto itself only when H == W; "
+            f"got shape {tuple(x.shape)} (crop or pad the image to a square)"
+        )
+
+def rotate_image(g: int, x: torch.Tensor) -> torch.Tensor:
+    """Action of :math:`C_4` on images: rotate by ``g`` quarter turns counter-clockwise.
+
+    :math:`(\\rho(g)x) = ` ``torch.rot90(x, g, dims=(-2, -1))``: as displayed with
+    ``imshow`` (row 0 at the top), the picture turns counter-clockwise by :math:`g \\cdot 90°`.
+    It is a group action: ``rotate_image(a, rotate_image(b, x)) == rotate_image(a + b, x)``.
+
+    Shapes:
+        x: ``(..., H, W)`` (any leading batch/channel dims); output: ``(..., W, H)``.
+
+    Introduced in: 3.1; p4 convolutions in 5.2.
+    """
+    _check_image(x, "rotate_image")
+    if int(g) != g:
+        raise TypeError(f"rotate_image: g must be an integer number of quarter turns, got {g!r}")
+    return torch.rot90(x, int(g) % 4, dims=(-2, -1))
+
+def act_on_image(g: tuple[int, int], x: torch.Tensor) -> torch.Tensor:
+    """Action of :math:`D_4` on images: ``g = (r, m)`` mirrors left-right if ``m``, then rotates.
+
+    :math:`\\rho(r, m)\\,x = \\mathrm{rot}^r(\\mathrm{flip}^m(x))`, where flip reverses the last
+    (width) dim and rot is :func:`rotate_image`. Consistent with
+    :meth:`gdlutils.groups.DihedralGroup.compose` for ``n = 4``:
+    ``act_on_image(g, act_on_image(h, x)) == act_on_image(D4.compose(g, h), x)``.
+
+    Shapes:
+        x: ``(..., H, W)``; output: ``(..., W, H)`` (H == W for the result to be comparable).
+
+    Introduced in: 3.1; p4m convolutions in 5.2.
+    """
+    _check_image(x, "act_on_image")
+    r, m = _d_element(g, 4, "act_on_image")
+    if m:
+        x = torch.flip(x, dims=(-1,))
+    return torch.rot90(x, r, dims=(-2, -1))
+
+def translate_image(g: tuple[int, int], x: torch.Tensor) -> torch.Tensor:
+    """Cyclic translation of images (the torus :math:`\\mathbb{Z}_H \\times \\mathbb{Z}_W`).
+
+    :math:`(\\rho(d_y, d_x)\\,x)_{i,j} = x_{i - d_y,\\, j - d_x}` (indices mod H, W): the content
+    moves ``dy`` rows down and ``dx`` columns right.
+
+    Shapes:
+        x: ``(..., H, W)``; output: same shape.
+
+    Introduced in: 3.1; convolutions in 4.2 and 5.1.
+    """
+    _check_image(x, "translate_image")
+    try:
+        dy, dx = g
+    except (TypeError, ValueError):
+        raise TypeError(f"translate_image: g must be a pair (dy, dx), got {g!r}") from None
+    return torch.roll(x, shifts=(int(dy), int(dx)), dims=(-2, -1))
+
+def rotate_points(g: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """Action of a rotation (or any matrix) on a point cloud: :math:`x_i \\mapsto g\\,x_i`.
+
+    Shapes:
+        g: ``(d, d)``; x: ``(..., N, d)``; output: ``(..., N, d)`` (computed as ``x @ g.T``).
+
+    Introduced in: 3.1.
+    """
+    if not isinstance(x, torch.Tensor) or x.dim() < 1 or x.shape[-1] != g.shape[-1]:
+        shape = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
+        raise ValueError(f"rotate_points: points must have shape (..., N, {g.shape[-1]}), got {shape}")
+    return x @ g.to(x.dtype).transpose(-1, -2)
+
+def _check_permutation(perm, n: int | None, what: str) -> torch.Tensor:
+    """``perm`` as a long tensor after checking it is a permutation of ``range(n)``."""
+    if isinstance(perm, np.ndarray) or isinstance(perm, (list, tuple)):
+        perm = torch.as_tensor(np.asarray(perm))
+    if not isinstance(perm, torch.Tensor):
+        raise TypeError(f"{what}: a permutation is an integer tensor perm with perm[u] = pi(u), got {type(perm).__name__}")
+    if perm.dtype.is_floating_point or perm.dtype.is_complex or perm.dtype == torch.bool:
+        raise TypeError(f"{what}: a permutation must have an integer dtype, got {perm.dtype} (use perm.long())")
+    if perm.dim() != 1 or (n is not None and perm.numel() != n):
+        want = f"({n},)" if n is not None else "(n,)"
+        raise ValueError(f"{what}: a permutation of {n if n is not None else 'n'} nodes has shape {want}, got shape {tuple(perm.shape)}")
+    perm = perm.long()
+    if not torch.equal(torch.sort(perm).values, torch.arange(perm.numel(), device=perm.device)):
+        raise ValueError(
+            f"{what}: perm must be a permutation of 0..{perm.numel() - 1} (each index exactly once), "
+            f"got {_short(perm)}; build one with torch.randperm(n)"
+        )
+    return perm
+
+
+def _permute_rows(perm, x, num_nodes: int | None = None):
+    """:math:`PX`: ``out[perm[u]] = x[u]`` (torch or NumPy), validated."""
+    is_np = not isinstance(x, torch.Tensor)
+    if is_np:
+        x = np.asarray(x)
+        if x.dtype == object:
+            raise TypeError(f"permute_rows expects a tensor or array of node features, got {type(x).__name__}")
+    if x.ndim < 1:
+        raise ValueError(f"permute_rows expects node features of shape (n, ...), got a scalar")
+    n = x.shape[0]
+    if num_nodes is not None and n != num_nodes:
+        raise ValueError(f"permute_graph: x has {n} rows but the adjacency is {num_nodes} x {num_nodes}; one row per node")
+    perm = _check_permutation(perm, n, "permute_rows")
+    inv = torch.argsort(perm)  # out[perm[u]] = x[u]  <=>  out = x[perm^{-1}]
+    return x[inv.numpy()] if is_np else x[inv.to(x.device)]
+
+
+def _permute_adjacency(perm, a):
+    """:math:`PAP^\\top`: ``out[perm[i], perm[j]] = a[i, j]`` (torch or NumPy), validated."""
+    is_np = not isinstance(a, torch.Tensor)
+    if is_np:
+        a = np.asarray(a)
+    if a.ndim != 2 or a.shape[0] != a.shape[1]:
+        raise ValueError(
+            f"permute_adjacency expects a square (n, n) adjacency matrix, got shape {tuple(a.shape)}; "
+            "for an edge list use gdlutils.graphs.permute_graph"
+        )
+    perm = _check_permutation(perm, a.shape[0], "permute_adjacency")
+    inv = torch.argsort(perm)
+    if is_np:
+        inv = inv.numpy()
+        return a[inv][:, inv]
+    inv = inv.to(a.device)
+    return a[inv][:, inv]
+
+
+def permutation_matrix(perm: torch.Tensor | Sequence[int]) -> torch.Tensor:
+    """The matrix :math:`P_\\pi` of the permutation :math:`u \\mapsto \\pi(u)`, ``perm[u]`` :math:`= \\pi(u)`:
+
+    .. math:: (P_\\pi)_{\\pi(u),\\,u} = 1, \\qquad (P_\\pi X)_{\\pi(u)} = X_u, \\qquad P_{\\pi\\sigma} = P_\\pi P_\\sigma,
+
+    so ``permutation_matrix`` is a homomorphism from :class:`SymmetricGroup` (composition
+    ``(g h)[u] = g[h[u]]``) to matrices, and ``P @ x`` equals ``SymmetricGroup.permute_rows(perm, x)``.
+
+    Shapes:
+        perm: ``(n,)``; output: ``(n, n)`` float64.
+
+    Introduced in: 3.1, :doc:`/book/03_priors/03_1_symmetries`.
+    """
+    perm = _check_permutation(perm, None, "permutation_matrix")
+    n = perm.numel()
+    m = torch.zeros(n, n, dtype=torch.float64)
+    m[perm, torch.arange(n)] = 1.0
+    return m
+
+
+# ---------------------------------------------------------------------------------------------
+# 4. Group tables and representations
+# ---------------------------------------------------------------------------------------------
+
+def _key(g):
+    if isinstance(g, torch.Tensor):
+        return tuple(g.reshape(-1).tolist())
+    if isinstance(g, np.ndarray):
+        return tuple(g.reshape(-1).tolist())
+    return g
+
+def element_index(group) -> dict:
+    """Map from (a hashable key of) each element to its position in ``group.elements()``."""
+    return {_key(g): i for i, g in enumerate(group.elements())}
+
+def cayley_table(group) -> np.ndarray:
+    """The Cayley (multiplication) table: ``T[i, j] = k`` when :math:`g_i g_j = g_k`.
+
+    Elements are numbered in the order of ``group.elements()``. Each row and column of a group's
+    table is a permutation (the Latin-square property).
+
+    Shapes:
+        output: ``(|G|, |G|)`` integer array.
+
+    Introduced in: 3.1.
+    """
+    elems = group.elements()
+    index = element_index(group)
+    table = np.empty((len(elems), len(elems)), dtype=np.int64)
+    for i, g in enumerate(elems):
+        for j, h in enumerate(elems):
+            key = _key(group.compose(g, h))
+            if key not in index:
+                raise ValueError(f"{group!r}: compose({_short(g)}, {_short(h)}) = {key!r} is not an element")
+            table[i, j] = index[key]
+    return table
+
+def check_group_axioms(group) -> dict[str, bool]:
+    """Verify closure, associativity, identity and inverses of a finite group, exhaustively.
+
+    Returns ``{"closure": ..., "associativity": ..., "identity": ..., "inverses": ...}``
+    (all ``True`` for a group). Associativity is checked on all :math:`|G|^3` triples via the
+    Cayley table, so keep :math:`|G|` below a few hundred.
+
+    Introduced in: 3.1.
+    """
+    try:
+        table = cayley_table(group)
+    except ValueError:
+        return {"closure": False, "associativity": False, "identity": False, "inverses": False}
+    index = element_index(group)
+    e = index.get(_key(group.identity()))
+    n = len(table)
+    left = table[table[:, :, None], np.arange(n)[None, None, :]]  # (g_i g_j) g_k
+    right = table[np.arange(n)[:, None, None], table[None, :, :]]  # g_i (g_j g_k)
+    assoc = bool(np.array_equal(left, right))
+    ident = e is not None and bool(np.all(table[e] == np.arange(n)) and np.all(table[:, e] == np.arange(n)))
+    inv = ident and all(
+        table[i, index.get(_key(group.inverse(g)), -1)] == e if _key(group.inverse(g)) in index else False
+        for i, g in enumerate(group.elements())
+    )
+    return {"closure": True, "associativity": assoc, "identity": ident, "inverses": bool(inv)}
+
+def regular_representation(group) -> Callable[[Any], torch.Tensor]:
+    """The regular representation :math:`\\rho_{\\text{reg}}(g)\\,e_h = e_{gh}` of a finite group.
+
+    Returns ``rho`` with ``rho(g)`` the :math:`|G| \\times |G|` permutation matrix
+    :math:`\\rho(g)_{k, j} = 1` iff :math:`g_k = g\\,g_j` (elements numbered as in
+    ``group.elements()``). Acting on a signal :math:`f: G \\to \\R` stored as a vector,
+    :math:`(\\rho(g) f)(h) = f(g^{-1} h)`.
+
+    Shapes:
+        output of ``rho(g)``: ``(|G|, |G|)`` float64.
+
+    Introduced in: 3.1; group convolutions (5.2) act this way on feature maps over the group.
+    """
+    elems = group.elements()
+    index = element_index(group)
+    n = len(elems)
+
+    def rho(g) -> torch.Tensor:
+        m = torch.zeros(n, n, dtype=torch.float64)
+        for j, h in enumerate(elems):
+            m[index[_key(group.compose(g, h))], j] = 1.0
+        return m
+
+    return rho
+
+def regular_action(group, dim: int = -1) -> Callable[[Any, torch.Tensor], torch.Tensor]:
+    """The regular action on signals over a finite group: :math:`(\\rho(g)f)(h) = f(g^{-1}h)`.
+
+    Returns ``rho(g, f)`` that permutes the group axis ``dim`` of ``f`` (entry ``j`` along it is
+    the value at the element ``group.elements()[j]``): the last axis by default, as in the
+    ``(B, C, |G|)`` feature maps of :class:`gdlutils.blueprint.GroupConv`; ``dim=0`` for the
+    ``(|G|, C)`` signals of :mod:`gdlutils.sphere`. It is the action by the matrices of
+    :func:`regular_representation`: ``rho(g, f) == f @ regular_representation(group)(g).T``
+    for ``dim=-1``. Works for any finite group with ``elements``, ``compose`` and ``inverse``
+    (those of this module and :class:`gdlutils.sphere.FiniteGroup`).
+
+    Shapes:
+        f: ``(..., |G|, ...)`` with ``|G|`` at ``dim``; output: same.
+
+    Introduced in: 3.1, :doc:`/book/03_priors/03_1_symmetries`.
+    """
+    if not hasattr(group, "elements") or not hasattr(group, "compose"):
+        raise TypeError(f"regular_action needs a finite group with elements() and compose(), got {type(group).__name__}")
+    if isinstance(dim, bool) or not isinstance(dim, int):
+        raise TypeError(f"regular_action: dim must be an integer axis, got {dim!r}")
+    elems = group.elements()
+    index = element_index(group)
+    n = len(elems)
+    cache: dict = {}
+
+    def rho(g, f: torch.Tensor) -> torch.Tensor:
+        if not isinstance(f, torch.Tensor):
+            raise TypeError(f"regular_action: a signal over {group!r} is a torch.Tensor, got {type(f).__name__}")
+        if not -f.dim() <= dim < f.dim() or f.shape[dim] != n:
+            raise ValueError(
+                f"signals over {group!r} must have {n} entries (one per element) along dim={dim}, "
+                f"got shape {tuple(f.shape)}"
+            )
+        key = _key(g)
+        if key not in cache:
+            if key not in index:
+                raise ValueError(f"regular_action: {_short(g)} is not an element of {group!r}")
+            gi = group.inverse(g)
+            cache[key] = torch.tensor([index[_key(group.compose(gi, h))] for h in elems])
+        return f.index_select(dim, cache[key].to(f.device))
+
+    return rho
+
+
+def check_homomorphism(
+    rho: Callable[[Any], torch.Tensor],
+    group,
+    *,
+    atol: float = 1e-8,
+    samples: int | None = None,
+    seed: int = 0,
+    raise_error: bool = True,
+    name: str | None = None,
+) -> SymmetryReport:
+    """Check that ``rho`` is a representation: :math:`\\rho(gh) = \\rho(g)\\rho(h)` for all pairs.
+
+    The error for a pair is :math:`\\max_{ij} |\\rho(gh) - \\rho(g)\\rho(h)|_{ij}`; also checks
+    :math:`\\rho(e) = I`. With ``samples`` only that many random pairs are tested (continuous
+    groups). Raises :class:`EquivarianceError` with a report when an error exceeds ``atol``.
+
+    Introduced in: 3.1.
+    """
+    gs = group_elements(group, samples, seed)
+    hs = group_elements(group, samples, seed + 1)
+    pairs = list(zip(gs, hs)) if samples is not None else [(g, h) for g in gs for h in hs]
+    errors = []
+    for g, h in pairs:
+        lhs = torch.as_tensor(rho(group.compose(g, h)))
+        rhs = torch.as_tensor(rho(g)) @ torch.as_tensor(rho(h))
+        errors.append(((g, h), float((lhs - rhs).abs().max())))
+    e = torch.as_tensor(rho(group.identity()))
+    errors.append((("identity",), float((e - torch.eye(e.shape[-1], dtype=e.dtype)).abs().max())))
+    report = SymmetryReport("homomorphism", name or getattr(rho, "__name__", "rho"), errors, 1.0, atol, atol, 0.0)
+    if raise_error and not report.passed:
+        raise EquivarianceError(report)
+    return report
+
+def cyclic_irrep(n: int, k: int) -> Callable[[int], torch.Tensor]:
+    """The :math:`k`-th irreducible (complex, 1-D) representation of :math:`C_n`.
+
+    :math:`\\chi_k(g) = e^{2\\pi i k g / n}`, :math:`k = 0, \\dots, n-1`: every irrep of the
+    abelian group :math:`C_n` is one of these characters.
+
+    Shapes:
+        output of ``chi(g)``: ``(1, 1)`` complex128.
+
+    Introduced in: 3.1; the Fourier basis of 4.2.
+    """
+    if int(n) != n or n < 1 or int(k) != k:
+        raise ValueError(f"cyclic_irrep needs a positive integer n and an integer k, got n={n!r}, k={k!r}")
+
+    def chi(g: int) -> torch.Tensor:
+        return torch.tensor([[complex(np.exp(2j * np.pi * k * g / n))]], dtype=torch.complex128)
+
+    chi.__name__ = f"chi_{k}"
+    return chi
+
+def dft_matrix(n: int, normalized: bool = True) -> torch.Tensor:
+    """The DFT matrix :math:`\\Phi_{k,u} = e^{-2\\pi i k u / n} / \\sqrt{n}` (unitary if ``normalized``).
+
+    Row :math:`k` is the conjugate of the character :math:`\\chi_k`; :math:`\\Phi` block-
+    diagonalises the regular representation of :math:`C_n` into its irreps:
+    :math:`\\Phi\\,\\rho_{\\text{reg}}(g)\\,\\Phi^* = \\mathrm{diag}_k(\\overline{\\chi_k(g)})`:
+    a shift by :math:`g` multiplies Fourier coefficient :math:`k` by :math:`e^{-2\\pi i k g/n}`. ``dft_matrix(n) @ x`` equals ``torch.fft.fft(x, norm="ortho")``.
+
+    Shapes:
+        output: ``(n, n)`` complex128.
+
+    Introduced in: 3.1; Fourier analysis in 4.2.
+    """
+    if int(n) != n or n < 1:
+        raise ValueError(f"dft_matrix needs a positive integer n, got {n!r}")
+    k = torch.arange(n, dtype=torch.float64)
+    phi = torch.exp(-2j * math.pi * torch.outer(k, k) / n)
+    return phi / math.sqrt(n) if normalized else phi
+
+# ---------------------------------------------------------------------------------------------
+# 5. Numerical symmetry checks
+# ---------------------------------------------------------------------------------------------
 
 def group_elements(group, samples: int | None = None, seed: int = 0) -> list:
     """Elements to test: all of them, or ``samples`` random ones (always for continuous groups).
@@ -210,14 +1128,12 @@ def group_elements(group, samples: int | None = None, seed: int = 0) -> list:
         "continuous group, or a list of elements"
     )
 
-
 def _to_numpy(y) -> np.ndarray:
     if isinstance(y, torch.Tensor):
         return y.detach().cpu().double().numpy()
     if isinstance(y, (tuple, list)):
         return np.concatenate([_to_numpy(t).ravel() for t in y])
     return np.asarray(y, dtype=float)
-
 
 @dataclass
 class SymmetryReport:
@@ -276,13 +1192,11 @@ class SymmetryReport:
     def _repr_pretty_(self, p, cycle):  # IPython display
         p.text(str(self))
 
-
 def _short(g) -> str:
     if isinstance(g, torch.Tensor):
         g = g.tolist()
     s = repr(g)
     return s if len(s) <= 60 else s[:57] + "..."
-
 
 class EquivarianceError(AssertionError):
     """Raised by the checks when a function is not equivariant/invariant within tolerance."""
@@ -291,10 +1205,8 @@ class EquivarianceError(AssertionError):
         super().__init__(str(report))
         self.report = report
 
-
 def _call(f, x):
     return f(*x) if isinstance(x, tuple) else f(x)
-
 
 def check_equivariance(
     f: Callable,
@@ -339,7 +1251,6 @@ def check_equivariance(
     rho_out = rho_in if rho_out is None else rho_out
     return _check("equivariance", f, group, x, rho_in, rho_out, atol, rtol, samples, seed, raise_error, name)
 
-
 def check_invariance(
     f: Callable,
     group,
@@ -362,7 +1273,6 @@ def check_invariance(
     return _check(
         "invariance", f, group, x, rho_in, lambda g, y: y, atol, rtol, samples, seed, raise_error, name
     )
-
 
 def _check(kind, f, group, x, rho_in, rho_out, atol, rtol, samples, seed, raise_error, name) -> SymmetryReport:
     if not callable(f):
@@ -392,765 +1302,3 @@ def _check(kind, f, group, x, rho_in, rho_out, atol, rtol, samples, seed, raise_
     if raise_error and not report.passed:
         raise EquivarianceError(report)
     return report
-
-
-# ---------------------------------------------------------------------------------------------
-# Dihedral groups, the point groups C4 / D4 acting on images, translations and p4 / p4m
-# ---------------------------------------------------------------------------------------------
-
-
-def _check_image(x, what: str) -> None:
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"{what} expects a torch.Tensor of shape (..., H, W), got {type(x).__name__}")
-    if x.dim() < 2:
-        raise ValueError(f"{what} expects a tensor of shape (..., H, W), got shape {tuple(x.shape)}")
-
-
-def _check_square(x, what: str) -> None:
-    _check_image(x, what)
-    if x.shape[-1] != x.shape[-2]:
-        raise ValueError(
-            f"{what}: a quarter turn maps an H x W grid onto itself only when H == W; "
-            f"got shape {tuple(x.shape)} (crop or pad the image to a square)"
-        )
-
-
-def _d_element(g, n: int, what: str) -> tuple[int, int]:
-    try:
-        r, m = g
-    except (TypeError, ValueError):
-        raise TypeError(f"{what}: a dihedral element is a pair (r, m), got {g!r}") from None
-    if int(m) not in (0, 1) or int(m) != m or int(r) != r:
-        raise ValueError(f"{what}: expected (r, m) with integer r and m in {{0, 1}}, got {g!r}")
-    return int(r) % n, int(m)
-
-
-class DihedralGroup:
-    """The dihedral group :math:`D_n` of the :math:`2n` symmetries of a regular :math:`n`-gon.
-
-    An element is a pair ``(r, m)`` with ``r`` in ``0..n-1`` and ``m`` in ``{0, 1}``; it stands
-    for :math:`g = R^r F^m`: first the reflection :math:`F` if ``m == 1`` (the mirror
-    :math:`(x_1, x_2) \\mapsto (-x_1, x_2)`, i.e. flipping an image left-right), then the
-    rotation :math:`R^r` by the angle :math:`2\\pi r / n` counter-clockwise. Since
-    :math:`F R F = R^{-1}`, composition is
-
-    .. math:: (r_1, m_1)(r_2, m_2) = (r_1 + (-1)^{m_1} r_2 \\bmod n,\\; m_1 + m_2 \\bmod 2).
-
-    :math:`D_4` is the symmetry group of the square (pixel grid): it acts on images by
-    :func:`act_on_image`; :math:`C_4 \\subset D_4` is the subgroup ``m = 0``.
-
-    Introduced in: 3.1; the point group of p4m in 5.2.
-    """
-
-    def __init__(self, n: int):
-        if int(n) != n or n < 1:
-            raise ValueError(f"DihedralGroup needs a positive integer n, got {n!r}")
-        self.n = int(n)
-
-    def __repr__(self) -> str:
-        return f"DihedralGroup({self.n})"
-
-    def __len__(self) -> int:
-        return 2 * self.n
-
-    def elements(self) -> list[tuple[int, int]]:
-        """All :math:`2n` elements, rotations first: ``[(0,0), ..., (n-1,0), (0,1), ..., (n-1,1)]``."""
-        return [(r, m) for m in (0, 1) for r in range(self.n)]
-
-    def identity(self) -> tuple[int, int]:
-        """The identity ``(0, 0)``."""
-        return (0, 0)
-
-    def compose(self, g: tuple[int, int], h: tuple[int, int]) -> tuple[int, int]:
-        """The product :math:`gh` ("first h, then g"): :math:`(r_1 + (-1)^{m_1} r_2,\\; m_1 + m_2)`."""
-        r1, m1 = _d_element(g, self.n, "DihedralGroup.compose")
-        r2, m2 = _d_element(h, self.n, "DihedralGroup.compose")
-        return ((r1 + (-r2 if m1 else r2)) % self.n, (m1 + m2) % 2)
-
-    def inverse(self, g: tuple[int, int]) -> tuple[int, int]:
-        """:math:`g^{-1}`: ``(-r, 0)`` for a rotation; a reflection ``(r, 1)`` is its own inverse."""
-        r, m = _d_element(g, self.n, "DihedralGroup.inverse")
-        return (r, 1) if m else ((-r) % self.n, 0)
-
-    def sample(self, num: int, generator: torch.Generator | None = None) -> list[tuple[int, int]]:
-        """``num`` elements drawn uniformly (with replacement)."""
-        r = torch.randint(self.n, (num,), generator=generator).tolist()
-        m = torch.randint(2, (num,), generator=generator).tolist()
-        return list(zip(r, m))
-
-    def matrix(self, g: tuple[int, int], dtype: torch.dtype = torch.float64) -> torch.Tensor:
-        """The 2x2 orthogonal matrix of ``g`` acting on the plane: :math:`R_{2\\pi r/n}\\,\\mathrm{diag}(-1, 1)^m`.
-
-        Shapes:
-            output: ``(2, 2)``.
-        """
-        r, m = _d_element(g, self.n, "DihedralGroup.matrix")
-        t = 2 * math.pi * r / self.n
-        rot = torch.tensor([[math.cos(t), -math.sin(t)], [math.sin(t), math.cos(t)]], dtype=dtype)
-        flip = torch.tensor([[-1.0, 0.0], [0.0, 1.0]], dtype=dtype)
-        return rot @ flip if m else rot
-
-    def vertices(self, dtype: torch.dtype = torch.float64) -> torch.Tensor:
-        """The vertices :math:`v_k = (-\\sin 2\\pi k/n, \\cos 2\\pi k/n)` of the regular n-gon.
-
-        Vertex 0 sits on the mirror axis (top), so both rotations and the mirror
-        :math:`x_1 \\mapsto -x_1` map vertices to vertices.
-
-        Shapes:
-            output: ``(n, 2)``.
-        """
-        t = 2 * math.pi * torch.arange(self.n, dtype=dtype) / self.n
-        return torch.stack([-torch.sin(t), torch.cos(t)], dim=1)
-
-    def permutation(self, g: tuple[int, int]) -> torch.Tensor:
-        """How ``g`` permutes the vertices of :meth:`vertices`: :math:`g\\,v_k = v_{p[k]}`.
-
-        :math:`p[k] = r + (-1)^m k \\bmod n` (the mirror sends vertex :math:`k` to :math:`-k`).
-        This is the permutation representation of :math:`D_n` on the n vertices.
-
-        Shapes:
-            output: ``(n,)`` integer tensor.
-        """
-        r, m = _d_element(g, self.n, "DihedralGroup.permutation")
-        k = torch.arange(self.n)
-        return (r + (-k if m else k)) % self.n
-
-
-def rotate_image(g: int, x: torch.Tensor) -> torch.Tensor:
-    """Action of :math:`C_4` on images: rotate by ``g`` quarter turns counter-clockwise.
-
-    :math:`(\\rho(g)x) = ` ``torch.rot90(x, g, dims=(-2, -1))``: as displayed with
-    ``imshow`` (row 0 at the top), the picture turns counter-clockwise by :math:`g \\cdot 90°`.
-    It is a group action: ``rotate_image(a, rotate_image(b, x)) == rotate_image(a + b, x)``.
-
-    Shapes:
-        x: ``(..., H, W)`` (any leading batch/channel dims); output: ``(..., W, H)``.
-
-    Introduced in: 3.1; p4 convolutions in 5.2.
-    """
-    _check_image(x, "rotate_image")
-    if int(g) != g:
-        raise TypeError(f"rotate_image: g must be an integer number of quarter turns, got {g!r}")
-    return torch.rot90(x, int(g) % 4, dims=(-2, -1))
-
-
-def act_on_image(g: tuple[int, int], x: torch.Tensor) -> torch.Tensor:
-    """Action of :math:`D_4` on images: ``g = (r, m)`` mirrors left-right if ``m``, then rotates.
-
-    :math:`\\rho(r, m)\\,x = \\mathrm{rot}^r(\\mathrm{flip}^m(x))`, where flip reverses the last
-    (width) dim and rot is :func:`rotate_image`. Consistent with
-    :meth:`gdlutils.groups.DihedralGroup.compose` for ``n = 4``:
-    ``act_on_image(g, act_on_image(h, x)) == act_on_image(D4.compose(g, h), x)``.
-
-    Shapes:
-        x: ``(..., H, W)``; output: ``(..., W, H)`` (H == W for the result to be comparable).
-
-    Introduced in: 3.1; p4m convolutions in 5.2.
-    """
-    _check_image(x, "act_on_image")
-    r, m = _d_element(g, 4, "act_on_image")
-    if m:
-        x = torch.flip(x, dims=(-1,))
-    return torch.rot90(x, r, dims=(-2, -1))
-
-
-def translate_image(g: tuple[int, int], x: torch.Tensor) -> torch.Tensor:
-    """Cyclic translation of images (the torus :math:`\\mathbb{Z}_H \\times \\mathbb{Z}_W`).
-
-    :math:`(\\rho(d_y, d_x)\\,x)_{i,j} = x_{i - d_y,\\, j - d_x}` (indices mod H, W): the content
-    moves ``dy`` rows down and ``dx`` columns right.
-
-    Shapes:
-        x: ``(..., H, W)``; output: same shape.
-
-    Introduced in: 3.1; convolutions in 4.2 and 5.1.
-    """
-    _check_image(x, "translate_image")
-    try:
-        dy, dx = g
-    except (TypeError, ValueError):
-        raise TypeError(f"translate_image: g must be a pair (dy, dx), got {g!r}") from None
-    return torch.roll(x, shifts=(int(dy), int(dx)), dims=(-2, -1))
-
-
-class TranslationGroup2D:
-    """The cyclic translations :math:`\\mathbb{Z}_H \\times \\mathbb{Z}_W` of an H x W image.
-
-    Elements are pairs ``(dy, dx)``; the action is :func:`translate_image`.
-
-    Introduced in: 3.1.
-    """
-
-    def __init__(self, height: int, width: int | None = None):
-        width = height if width is None else width
-        if int(height) != height or int(width) != width or height < 1 or width < 1:
-            raise ValueError(f"TranslationGroup2D needs positive integer sizes, got {height!r}, {width!r}")
-        self.height, self.width = int(height), int(width)
-
-    def __repr__(self) -> str:
-        return f"TranslationGroup2D({self.height}, {self.width})"
-
-    def __len__(self) -> int:
-        return self.height * self.width
-
-    def elements(self) -> list[tuple[int, int]]:
-        return [(dy, dx) for dy in range(self.height) for dx in range(self.width)]
-
-    def identity(self) -> tuple[int, int]:
-        return (0, 0)
-
-    def compose(self, g: tuple[int, int], h: tuple[int, int]) -> tuple[int, int]:
-        return ((g[0] + h[0]) % self.height, (g[1] + h[1]) % self.width)
-
-    def inverse(self, g: tuple[int, int]) -> tuple[int, int]:
-        return ((-g[0]) % self.height, (-g[1]) % self.width)
-
-    def sample(self, num: int, generator: torch.Generator | None = None) -> list[tuple[int, int]]:
-        dy = torch.randint(self.height, (num,), generator=generator).tolist()
-        dx = torch.randint(self.width, (num,), generator=generator).tolist()
-        return list(zip(dy, dx))
-
-    @staticmethod
-    def act(g: tuple[int, int], x: torch.Tensor) -> torch.Tensor:
-        """:func:`translate_image`. Shapes: ``x`` ``(..., H, W)`` -> same."""
-        return translate_image(g, x)
-
-
-def _rotate_vector(r: int, t: tuple[int, int]) -> tuple[int, int]:
-    # rot90 (counter-clockwise on screen) conjugates a translation (dy, dx) to (-dx, dy)
-    dy, dx = t
-    for _ in range(r % 4):
-        dy, dx = -dx, dy
-    return dy, dx
-
-
-class P4Group:
-    """The group p4 of translations and quarter turns of the square :math:`N \\times N` torus.
-
-    An element ``(r, dy, dx)`` acts on images as "rotate by ``r`` quarter turns, then translate by
-    ``(dy, dx)``": :math:`\\rho(g)x = T_{(d_y,d_x)} R^r x` (:func:`rotate_image`,
-    :func:`translate_image`). Since :math:`R\\,T_t R^{-1} = T_{Rt}` with
-    :math:`R(d_y, d_x) = (-d_x, d_y)`, composition is the semidirect product
-    :math:`(r_1, t_1)(r_2, t_2) = (r_1 + r_2,\\; t_1 + R^{r_1} t_2)`.
-
-    With ``mirror=True`` this is p4m: elements ``(r, m, dy, dx)`` with :math:`\\rho(g) x =
-    T_t R^r F^m x` (:func:`act_on_image` for the point part), and :math:`F(d_y, d_x) = (d_y, -d_x)`.
-
-    Introduced in: 3.1; group convolutions in 5.2.
-    """
-
-    def __init__(self, size: int, mirror: bool = False):
-        if int(size) != size or size < 1:
-            raise ValueError(f"P4Group needs a positive integer grid size, got {size!r}")
-        self.size = int(size)
-        self.mirror = bool(mirror)
-
-    def __repr__(self) -> str:
-        return f"P4Group({self.size}, mirror={self.mirror})"
-
-    def __len__(self) -> int:
-        return (8 if self.mirror else 4) * self.size**2
-
-    def _split(self, g):
-        if self.mirror:
-            if len(g) != 4:
-                raise ValueError(f"p4m elements are (r, m, dy, dx), got {g!r}")
-            r, m, dy, dx = g
-        else:
-            if len(g) != 3:
-                raise ValueError(f"p4 elements are (r, dy, dx), got {g!r}")
-            (r, dy, dx), m = g, 0
-        return int(r) % 4, int(m), (int(dy), int(dx))
-
-    def _join(self, r, m, t):
-        t = (t[0] % self.size, t[1] % self.size)
-        return (r % 4, m % 2, *t) if self.mirror else (r % 4, *t)
-
-    def elements(self) -> list[tuple]:
-        """All elements, ``(r, dy, dx)`` (p4) or ``(r, m, dy, dx)`` (p4m), point part outermost."""
-        ms = (0, 1) if self.mirror else (0,)
-        return [self._join(r, m, (dy, dx)) for m in ms for r in range(4)
-                for dy in range(self.size) for dx in range(self.size)]
-
-    def identity(self) -> tuple:
-        return self._join(0, 0, (0, 0))
-
-    def _linear(self, r, m, t):
-        if m:
-            t = (t[0], -t[1])
-        return _rotate_vector(r, t)
-
-    def compose(self, g: tuple, h: tuple) -> tuple:
-        """The product :math:`gh`: point parts multiply as in :math:`D_4`, :math:`t = t_1 + D_1 t_2`."""
-        r1, m1, t1 = self._split(g)
-        r2, m2, t2 = self._split(h)
-        rt = self._linear(r1, m1, t2)
-        r = r1 + (-r2 if m1 else r2)
-        return self._join(r, m1 + m2, (t1[0] + rt[0], t1[1] + rt[1]))
-
-    def inverse(self, g: tuple) -> tuple:
-        """:math:`g^{-1} = (D^{-1}, -D^{-1}t)` for :math:`g = (D, t)`."""
-        r, m, t = self._split(g)
-        ri, mi = ((r, 1) if m else (-r, 0))
-        ti = self._linear(ri % 4, mi, t)
-        return self._join(ri, mi, (-ti[0], -ti[1]))
-
-    def sample(self, num: int, generator: torch.Generator | None = None) -> list[tuple]:
-        idx = torch.randint(len(self), (num,), generator=generator).tolist()
-        elems = self.elements()
-        return [elems[i] for i in idx]
-
-    def act(self, g: tuple, x: torch.Tensor) -> torch.Tensor:
-        """:math:`\\rho(g)x = T_t R^r F^m x`. Shapes: ``x`` ``(..., N, N)`` -> same."""
-        _check_square(x, "P4Group.act")
-        if x.shape[-1] != self.size:
-            raise ValueError(f"P4Group({self.size}) acts on {self.size}x{self.size} images, got shape {tuple(x.shape)}")
-        r, m, t = self._split(g)
-        return translate_image(t, act_on_image((r, m), x))
-
-
-# ---------------------------------------------------------------------------------------------
-# Continuous groups (sampled): SO(2) and SO(3)
-# ---------------------------------------------------------------------------------------------
-
-
-def _check_rotation_matrix(g, d: int, what: str) -> torch.Tensor:
-    if not isinstance(g, torch.Tensor) or g.shape[-2:] != (d, d):
-        shape = tuple(g.shape) if isinstance(g, torch.Tensor) else type(g).__name__
-        raise ValueError(f"{what}: expected a rotation matrix tensor of shape (..., {d}, {d}), got {shape}")
-    return g
-
-
-class SO2:
-    """The rotation group :math:`SO(2)` of the plane, as 2x2 matrices :math:`R_\\theta`.
-
-    Continuous: it cannot list its elements, it draws them uniformly (:meth:`sample`, angles
-    uniform in :math:`[0, 2\\pi)`, the Haar measure). Acts on points by :meth:`act`
-    (:math:`x \\mapsto R x`, on rows of an ``(N, 2)`` array).
-
-    Introduced in: 3.1; rotation-equivariant models in 5.2 and 5.3.
-    """
-
-    dim = 2
-
-    def __init__(self, dtype: torch.dtype | None = None):
-        self.dtype = dtype or torch.get_default_dtype()
-
-    def __repr__(self) -> str:
-        return "SO2()"
-
-    def matrix(self, theta: float | torch.Tensor) -> torch.Tensor:
-        """:math:`R_\\theta = \\begin{pmatrix}\\cos\\theta & -\\sin\\theta\\\\ \\sin\\theta & \\cos\\theta\\end{pmatrix}`.
-
-        Shapes:
-            theta: scalar or ``(B,)``; output: ``(2, 2)`` or ``(B, 2, 2)``.
-        """
-        t = torch.as_tensor(theta, dtype=self.dtype)
-        c, s = torch.cos(t), torch.sin(t)
-        return torch.stack([torch.stack([c, -s], -1), torch.stack([s, c], -1)], -2)
-
-    def sample(self, num: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        """``num`` Haar-random rotations. Shapes: output ``(num, 2, 2)``."""
-        theta = 2 * math.pi * torch.rand(num, generator=generator, dtype=torch.float64)
-        return self.matrix(theta.to(self.dtype))
-
-    def identity(self) -> torch.Tensor:
-        return torch.eye(2, dtype=self.dtype)
-
-    def compose(self, g: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
-        return _check_rotation_matrix(g, 2, "SO2.compose") @ _check_rotation_matrix(h, 2, "SO2.compose")
-
-    def inverse(self, g: torch.Tensor) -> torch.Tensor:
-        return _check_rotation_matrix(g, 2, "SO2.inverse").transpose(-1, -2)
-
-    @staticmethod
-    def act(g: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-        """Rotate points: :math:`x_i \\mapsto R x_i`. Shapes: ``x`` ``(..., N, 2)`` -> same."""
-        return rotate_points(g, x)
-
-
-class SO3(SO2):
-    """The rotation group :math:`SO(3)` of space, as 3x3 matrices, sampled uniformly.
-
-    :meth:`sample` draws Haar-uniform rotations from unit quaternions (normalised Gaussian
-    4-vectors are uniform on :math:`S^3`, the double cover of :math:`SO(3)`), converted by
-    :func:`quaternion_to_matrix`.
-
-    Introduced in: 3.1; point clouds and molecules in 5.3.
-    """
-
-    dim = 3
-
-    def __repr__(self) -> str:
-        return "SO3()"
-
-    def matrix(self, axis_angle: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
-        """Rodrigues' formula :math:`R = I + \\sin\\theta K + (1-\\cos\\theta) K^2` for the rotation
-        by :math:`\\theta = \\lVert v\\rVert` about :math:`v/\\lVert v\\rVert` (``K`` the cross-product
-        matrix of the unit axis).
-
-        Shapes:
-            axis_angle: ``(3,)`` or ``(B, 3)``; output: ``(3, 3)`` or ``(B, 3, 3)``.
-        """
-        v = torch.as_tensor(axis_angle, dtype=self.dtype)
-        if v.shape[-1] != 3:
-            raise ValueError(f"SO3.matrix expects axis-angle vectors of shape (..., 3), got {tuple(v.shape)}")
-        theta = v.norm(dim=-1, keepdim=True)
-        k = v / theta.clamp_min(1e-30)
-        z = torch.zeros_like(k[..., 0])
-        K = torch.stack([
-            torch.stack([z, -k[..., 2], k[..., 1]], -1),
-            torch.stack([k[..., 2], z, -k[..., 0]], -1),
-            torch.stack([-k[..., 1], k[..., 0], z], -1),
-        ], -2)
-        s, c = torch.sin(theta)[..., None], torch.cos(theta)[..., None]
-        eye = torch.eye(3, dtype=self.dtype).expand(K.shape)
-        return eye + s * K + (1 - c) * (K @ K)
-
-    def sample(self, num: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        """``num`` Haar-uniform rotations. Shapes: output ``(num, 3, 3)``."""
-        q = torch.randn(num, 4, generator=generator, dtype=torch.float64)
-        q = q / q.norm(dim=1, keepdim=True)
-        return quaternion_to_matrix(q).to(self.dtype)
-
-    def identity(self) -> torch.Tensor:
-        return torch.eye(3, dtype=self.dtype)
-
-    def compose(self, g: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
-        return _check_rotation_matrix(g, 3, "SO3.compose") @ _check_rotation_matrix(h, 3, "SO3.compose")
-
-    def inverse(self, g: torch.Tensor) -> torch.Tensor:
-        return _check_rotation_matrix(g, 3, "SO3.inverse").transpose(-1, -2)
-
-
-def quaternion_to_matrix(q: torch.Tensor) -> torch.Tensor:
-    """Rotation matrix of the unit quaternion :math:`q = (w, x, y, z)`.
-
-    .. math:: R = \\begin{pmatrix} 1-2(y^2+z^2) & 2(xy-wz) & 2(xz+wy)\\\\
-              2(xy+wz) & 1-2(x^2+z^2) & 2(yz-wx)\\\\ 2(xz-wy) & 2(yz+wx) & 1-2(x^2+y^2)\\end{pmatrix}
-
-    Shapes:
-        q: ``(..., 4)`` (normalised here); output: ``(..., 3, 3)``.
-
-    Introduced in: 3.1.
-    """
-    if q.shape[-1] != 4:
-        raise ValueError(f"quaternion_to_matrix expects (..., 4), got {tuple(q.shape)}")
-    q = q / q.norm(dim=-1, keepdim=True)
-    w, x, y, z = q.unbind(-1)
-    rows = [
-        torch.stack([1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)], -1),
-        torch.stack([2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)], -1),
-        torch.stack([2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)], -1),
-    ]
-    return torch.stack(rows, -2)
-
-
-def rotate_points(g: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    """Action of a rotation (or any matrix) on a point cloud: :math:`x_i \\mapsto g\\,x_i`.
-
-    Shapes:
-        g: ``(d, d)``; x: ``(..., N, d)``; output: ``(..., N, d)`` (computed as ``x @ g.T``).
-
-    Introduced in: 3.1.
-    """
-    if not isinstance(x, torch.Tensor) or x.dim() < 1 or x.shape[-1] != g.shape[-1]:
-        shape = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
-        raise ValueError(f"rotate_points: points must have shape (..., N, {g.shape[-1]}), got {shape}")
-    return x @ g.to(x.dtype).transpose(-1, -2)
-
-
-# ---------------------------------------------------------------------------------------------
-# Finite groups as tables; representations
-# ---------------------------------------------------------------------------------------------
-
-
-def _key(g):
-    if isinstance(g, torch.Tensor):
-        return tuple(g.reshape(-1).tolist())
-    if isinstance(g, np.ndarray):
-        return tuple(g.reshape(-1).tolist())
-    return g
-
-
-def element_index(group) -> dict:
-    """Map from (a hashable key of) each element to its position in ``group.elements()``."""
-    return {_key(g): i for i, g in enumerate(group.elements())}
-
-
-def cayley_table(group) -> np.ndarray:
-    """The Cayley (multiplication) table: ``T[i, j] = k`` when :math:`g_i g_j = g_k`.
-
-    Elements are numbered in the order of ``group.elements()``. Each row and column of a group's
-    table is a permutation (the Latin-square property).
-
-    Shapes:
-        output: ``(|G|, |G|)`` integer array.
-
-    Introduced in: 3.1.
-    """
-    elems = group.elements()
-    index = element_index(group)
-    table = np.empty((len(elems), len(elems)), dtype=np.int64)
-    for i, g in enumerate(elems):
-        for j, h in enumerate(elems):
-            key = _key(group.compose(g, h))
-            if key not in index:
-                raise ValueError(f"{group!r}: compose({_short(g)}, {_short(h)}) = {key!r} is not an element")
-            table[i, j] = index[key]
-    return table
-
-
-def check_group_axioms(group) -> dict[str, bool]:
-    """Verify closure, associativity, identity and inverses of a finite group, exhaustively.
-
-    Returns ``{"closure": ..., "associativity": ..., "identity": ..., "inverses": ...}``
-    (all ``True`` for a group). Associativity is checked on all :math:`|G|^3` triples via the
-    Cayley table, so keep :math:`|G|` below a few hundred.
-
-    Introduced in: 3.1.
-    """
-    try:
-        table = cayley_table(group)
-    except ValueError:
-        return {"closure": False, "associativity": False, "identity": False, "inverses": False}
-    index = element_index(group)
-    e = index.get(_key(group.identity()))
-    n = len(table)
-    left = table[table[:, :, None], np.arange(n)[None, None, :]]  # (g_i g_j) g_k
-    right = table[np.arange(n)[:, None, None], table[None, :, :]]  # g_i (g_j g_k)
-    assoc = bool(np.array_equal(left, right))
-    ident = e is not None and bool(np.all(table[e] == np.arange(n)) and np.all(table[:, e] == np.arange(n)))
-    inv = ident and all(
-        table[i, index.get(_key(group.inverse(g)), -1)] == e if _key(group.inverse(g)) in index else False
-        for i, g in enumerate(group.elements())
-    )
-    return {"closure": True, "associativity": assoc, "identity": ident, "inverses": bool(inv)}
-
-
-def regular_representation(group) -> Callable[[Any], torch.Tensor]:
-    """The regular representation :math:`\\rho_{\\text{reg}}(g)\\,e_h = e_{gh}` of a finite group.
-
-    Returns ``rho`` with ``rho(g)`` the :math:`|G| \\times |G|` permutation matrix
-    :math:`\\rho(g)_{k, j} = 1` iff :math:`g_k = g\\,g_j` (elements numbered as in
-    ``group.elements()``). Acting on a signal :math:`f: G \\to \\R` stored as a vector,
-    :math:`(\\rho(g) f)(h) = f(g^{-1} h)`.
-
-    Shapes:
-        output of ``rho(g)``: ``(|G|, |G|)`` float64.
-
-    Introduced in: 3.1; group convolutions (5.2) act this way on feature maps over the group.
-    """
-    elems = group.elements()
-    index = element_index(group)
-    n = len(elems)
-
-    def rho(g) -> torch.Tensor:
-        m = torch.zeros(n, n, dtype=torch.float64)
-        for j, h in enumerate(elems):
-            m[index[_key(group.compose(g, h))], j] = 1.0
-        return m
-
-    return rho
-
-
-def permutation_matrix(perm: torch.Tensor | Sequence[int]) -> torch.Tensor:
-    """The matrix :math:`P` with :math:`(Px)_i = x_{\\text{perm}[i]}` (so ``P @ x == x[perm]``).
-
-    Shapes:
-        perm: ``(n,)``; output: ``(n, n)`` float64.
-
-    Introduced in: 3.1.
-    """
-    perm = torch.as_tensor(perm, dtype=torch.long)
-    n = perm.numel()
-    if perm.dim() != 1 or not torch.equal(torch.sort(perm).values, torch.arange(n)):
-        raise ValueError(f"permutation_matrix expects a permutation of 0..n-1, got {perm.tolist()}")
-    m = torch.zeros(n, n, dtype=torch.float64)
-    m[torch.arange(n), perm] = 1.0
-    return m
-
-
-def check_homomorphism(
-    rho: Callable[[Any], torch.Tensor],
-    group,
-    *,
-    atol: float = 1e-8,
-    samples: int | None = None,
-    seed: int = 0,
-    raise_error: bool = True,
-    name: str | None = None,
-) -> SymmetryReport:
-    """Check that ``rho`` is a representation: :math:`\\rho(gh) = \\rho(g)\\rho(h)` for all pairs.
-
-    The error for a pair is :math:`\\max_{ij} |\\rho(gh) - \\rho(g)\\rho(h)|_{ij}`; also checks
-    :math:`\\rho(e) = I`. With ``samples`` only that many random pairs are tested (continuous
-    groups). Raises :class:`EquivarianceError` with a report when an error exceeds ``atol``.
-
-    Introduced in: 3.1.
-    """
-    gs = group_elements(group, samples, seed)
-    hs = group_elements(group, samples, seed + 1)
-    pairs = list(zip(gs, hs)) if samples is not None else [(g, h) for g in gs for h in hs]
-    errors = []
-    for g, h in pairs:
-        lhs = torch.as_tensor(rho(group.compose(g, h)))
-        rhs = torch.as_tensor(rho(g)) @ torch.as_tensor(rho(h))
-        errors.append(((g, h), float((lhs - rhs).abs().max())))
-    e = torch.as_tensor(rho(group.identity()))
-    errors.append((("identity",), float((e - torch.eye(e.shape[-1], dtype=e.dtype)).abs().max())))
-    report = SymmetryReport("homomorphism", name or getattr(rho, "__name__", "rho"), errors, 1.0, atol, atol, 0.0)
-    if raise_error and not report.passed:
-        raise EquivarianceError(report)
-    return report
-
-
-def cyclic_irrep(n: int, k: int) -> Callable[[int], torch.Tensor]:
-    """The :math:`k`-th irreducible (complex, 1-D) representation of :math:`C_n`.
-
-    :math:`\\chi_k(g) = e^{2\\pi i k g / n}`, :math:`k = 0, \\dots, n-1`: every irrep of the
-    abelian group :math:`C_n` is one of these characters.
-
-    Shapes:
-        output of ``chi(g)``: ``(1, 1)`` complex128.
-
-    Introduced in: 3.1; the Fourier basis of 4.2.
-    """
-    if int(n) != n or n < 1 or int(k) != k:
-        raise ValueError(f"cyclic_irrep needs a positive integer n and an integer k, got n={n!r}, k={k!r}")
-
-    def chi(g: int) -> torch.Tensor:
-        return torch.tensor([[complex(np.exp(2j * np.pi * k * g / n))]], dtype=torch.complex128)
-
-    chi.__name__ = f"chi_{k}"
-    return chi
-
-
-def dft_matrix(n: int, normalized: bool = True) -> torch.Tensor:
-    """The DFT matrix :math:`\\Phi_{k,u} = e^{-2\\pi i k u / n} / \\sqrt{n}` (unitary if ``normalized``).
-
-    Row :math:`k` is the conjugate of the character :math:`\\chi_k`; :math:`\\Phi` block-
-    diagonalises the regular representation of :math:`C_n` into its irreps:
-    :math:`\\Phi\\,\\rho_{\\text{reg}}(g)\\,\\Phi^* = \\mathrm{diag}_k(\\overline{\\chi_k(g)})`:
-    a shift by :math:`g` multiplies Fourier coefficient :math:`k` by :math:`e^{-2\\pi i k g/n}`. ``dft_matrix(n) @ x`` equals ``torch.fft.fft(x, norm="ortho")``.
-
-    Shapes:
-        output: ``(n, n)`` complex128.
-
-    Introduced in: 3.1; Fourier analysis in 4.2.
-    """
-    if int(n) != n or n < 1:
-        raise ValueError(f"dft_matrix needs a positive integer n, got {n!r}")
-    k = torch.arange(n, dtype=torch.float64)
-    phi = torch.exp(-2j * math.pi * torch.outer(k, k) / n)
-    return phi / math.sqrt(n) if normalized else phi
-
-
-def regular_action(group) -> Callable[[Any, torch.Tensor], torch.Tensor]:
-    """The regular action on signals over a finite group: :math:`(\\rho(g)f)(h) = f(g^{-1}h)`.
-
-    Returns ``rho(g, f)`` that permutes the last dim of ``f`` (entry ``j`` is the value at the
-    element ``group.elements()[j]``). It is the action by the matrices of
-    :func:`regular_representation`: ``rho(g, f) == f @ regular_representation(group)(g).T``.
-
-    Shapes:
-        f: ``(..., |G|)``; output: same.
-
-    Introduced in: 3.1; the feature maps of group convolutions (3.5, 5.2).
-    """
-    elems = group.elements()
-    index = element_index(group)
-    n = len(elems)
-    cache: dict = {}
-
-    def rho(g, f: torch.Tensor) -> torch.Tensor:
-        if f.shape[-1] != n:
-            raise ValueError(f"signals over {group!r} must have last dim {n}, got shape {tuple(f.shape)}")
-        key = _key(g)
-        if key not in cache:
-            gi = group.inverse(g)
-            cache[key] = torch.tensor([index[_key(group.compose(gi, h))] for h in elems])
-        return f[..., cache[key].to(f.device)]
-
-    return rho
-
-
-class PermutationGroup(_PermutationArithmetic):
-    """A finite group of permutations of :math:`\\{0, \\dots, n-1\\}` given by its list of elements.
-
-    Composition, inverse and identity are those of :class:`SymmetricGroup` (``(gh)[i] = g[h[i]]``);
-    it acts on node features and adjacency matrices by :meth:`SymmetricGroup.permute_rows` and
-    :meth:`SymmetricGroup.permute_adjacency`. Typical use: the automorphism group of a graph
-    (:func:`automorphism_group`).
-
-    Introduced in: 3.2.
-    """
-
-    def __init__(self, elements: Sequence[torch.Tensor], n: int | None = None):
-        elems = [torch.as_tensor(p, dtype=torch.long) for p in elements]
-        if not elems:
-            raise ValueError("a group has at least the identity element")
-        self.n = int(n if n is not None else elems[0].numel())
-        for p in elems:
-            if p.shape != (self.n,) or not torch.equal(torch.sort(p).values, torch.arange(self.n)):
-                raise ValueError(f"{p.tolist()} is not a permutation of 0..{self.n - 1}")
-        self._elements = sorted(elems, key=lambda p: p.tolist())
-
-    def __repr__(self) -> str:
-        return f"PermutationGroup(order={len(self)}, n={self.n})"
-
-    def __len__(self) -> int:
-        return len(self._elements)
-
-    def elements(self) -> list[torch.Tensor]:
-        return list(self._elements)
-
-    def sample(self, num: int, generator: torch.Generator | None = None) -> list[torch.Tensor]:
-        idx = torch.randint(len(self), (num,), generator=generator).tolist()
-        return [self._elements[i] for i in idx]
-
-    def orbits(self) -> list[list[int]]:
-        """The orbits :math:`\\{g(i) : g \\in G\\}` of the points, as sorted lists."""
-        seen: set[int] = set()
-        orbits = []
-        for i in range(self.n):
-            if i in seen:
-                continue
-            orb = sorted({int(p[i]) for p in self._elements})
-            seen.update(orb)
-            orbits.append(orb)
-        return orbits
-
-    permute_rows = staticmethod(SymmetricGroup.permute_rows)
-    permute_adjacency = staticmethod(SymmetricGroup.permute_adjacency)
-    permute_graph = staticmethod(SymmetricGroup.permute_graph)
-
-
-def automorphism_group(adjacency) -> PermutationGroup:
-    """The automorphism group :math:`\\mathrm{Aut}(G) = \\{P : PAP^\\top = A\\}` of a graph.
-
-    Elements are permutations ``p`` with ``A[p][:, p] == A``, found with networkx's VF2 matcher
-    (exponential in the worst case: meant for small graphs). Edge weights are ignored.
-
-    Shapes:
-        adjacency: ``(n, n)`` symmetric (tensor or array).
-
-    Introduced in: 3.2.
-    """
-    import networkx as nx
-
-    a = adjacency.detach().cpu().numpy() if isinstance(adjacency, torch.Tensor) else np.asarray(adjacency)
-    if a.ndim != 2 or a.shape[0] != a.shape[1]:
-        raise ValueError(f"adjacency must be a square matrix, got shape {a.shape}")
-    if not np.array_equal(a, a.T):
-        raise ValueError("adjacency must be symmetric (an undirected graph)")
-    g = nx.from_numpy_array((a != 0).astype(int))
-    n = a.shape[0]
-    perms = []
-    for mapping in nx.algorithms.isomorphism.GraphMatcher(g, g).isomorphisms_iter():
-        # mapping: node i -> node mapping[i] is an automorphism sigma; p = sigma^{-1} so A[p][:, p] == A
-        p = torch.empty(n, dtype=torch.long)
-        for i, j in mapping.items():
-            p[j] = i
-        perms.append(p)
-    return PermutationGroup(perms, n)

@@ -21,7 +21,7 @@ from typing import Sequence
 import torch
 from torch import nn
 
-from .gconv import GroupBatchNorm, GroupConv2d, GroupPool, GroupSpatialPool2d, LiftingConv2d, group_order
+from .gconv import GroupBatchNorm, GroupConv2d, GroupLike, GroupPool, GroupSpatialPool2d, LiftingConv2d, _check_group, group_order
 from .utils import reset_submodules
 
 __all__ = ["MLP", "CNN", "ResidualBlock", "GCNN", "P4CNN", "P4MCNN", "comparable_channels"]
@@ -50,22 +50,26 @@ class MLP(nn.Module):
     """Multi-layer perceptron on flattened inputs: :math:`x \\mapsto W_L\\sigma(\\dots\\sigma(W_1 x + b_1)\\dots) + b_L`.
 
     Args:
-        in_features: size of the flattened input (e.g. ``64`` for 8x8 grey images).
+        in_channels: size of the flattened input (e.g. ``64`` for 8x8 grey images).
         hidden: widths of the hidden layers.
         num_classes: output size.
         dropout: dropout probability after each hidden layer.
 
     Shapes:
-        input: ``(B, ...)`` with ``in_features`` entries per sample; output: ``(B, num_classes)``.
+        input: ``(B, ...)`` with ``in_channels`` entries per sample; output: ``(B, num_classes)``.
 
     Introduced in: 5.1.
     """
 
-    def __init__(self, in_features: int, hidden: Sequence[int] = (64,), num_classes: int = 10, dropout: float = 0.0):
+    def __init__(self, in_channels: int, hidden: Sequence[int] = (64,), num_classes: int = 10, dropout: float = 0.0):
         super().__init__()
-        self.in_features = int(in_features)
+        if isinstance(in_channels, bool) or not isinstance(in_channels, int) or in_channels < 1:
+            raise ValueError(f"MLP: in_channels must be a positive integer (the flattened input size), got {in_channels!r}")
+        if not 0.0 <= dropout < 1.0:
+            raise ValueError(f"MLP: dropout must be a probability in [0, 1), got {dropout!r}")
+        self.in_channels = int(in_channels)
         layers: list[nn.Module] = []
-        width = self.in_features
+        width = self.in_channels
         for h in hidden:
             layers += [nn.Linear(width, h), nn.ReLU()]
             if dropout:
@@ -81,8 +85,8 @@ class MLP(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = x.reshape(x.shape[0], -1)
-        if x.shape[1] != self.in_features:
-            raise ValueError(f"MLP expects {self.in_features} input features per sample, got {x.shape[1]}")
+        if x.shape[1] != self.in_channels:
+            raise ValueError(f"MLP expects {self.in_channels} input entries per sample (in_channels), got {x.shape[1]}")
         return self.net(x)
 
 
@@ -201,10 +205,11 @@ class GCNN(nn.Module):
     """
 
     def __init__(self, in_channels: int = 1, num_classes: int = 10, channels: Sequence[int] = (8, 16),
-                 group: str = "p4", kernel_size: int = 3, padding_mode: str = "zeros"):
+                 group: GroupLike = "p4", kernel_size: int = 3, padding_mode: str = "zeros"):
         super().__init__()
         if not channels:
             raise ValueError("channels must list at least one block width")
+        group = _check_group(group)
         self.in_channels, self.group = int(in_channels), group
         layers: list[nn.Module] = [
             LiftingConv2d(in_channels, channels[0], kernel_size, group=group, padding_mode=padding_mode, bias=False),

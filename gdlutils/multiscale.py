@@ -168,12 +168,12 @@ def haar_reconstruct_2d(approx: torch.Tensor, details) -> torch.Tensor:
     return a
 
 
-def local_pool(x: torch.Tensor, factor: int = 2, *, ndim: int = 1, mode: str = "mean") -> torch.Tensor:
+def local_pool(x: torch.Tensor, factor: int = 2, *, ndim: int = 1, reduce: str = "mean") -> torch.Tensor:
     """Local pooling: replace each block of ``factor`` (or ``factor x factor``) samples by its
     mean or max.
 
-    :math:`(Px)_k = \\frac{1}{s}\\sum_{i < s} x_{sk + i}` (``mean``) or
-    :math:`\\max_{i<s} x_{sk+i}` (``max``), in each dim. Commutes with translations by multiples
+    :math:`(Px)_k = \\frac{1}{s}\\sum_{i < s} x_{sk + i}` (``reduce="mean"``) or
+    :math:`\\max_{i<s} x_{sk+i}` (``reduce="max"``), in each dim. Commutes with translations by multiples
     of the factor: :math:`P(T_{s t}x) = T_t(Px)` (a coarser grid's translations).
 
     Shapes:
@@ -182,14 +182,16 @@ def local_pool(x: torch.Tensor, factor: int = 2, *, ndim: int = 1, mode: str = "
 
     Introduced in: 3.4.
     """
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"local_pool expects a torch.Tensor, got {type(x).__name__}")
     if ndim not in (1, 2):
-        raise ValueError(f"ndim must be 1 or 2, got {ndim}")
-    if mode not in ("mean", "max"):
-        raise ValueError(f"mode must be 'mean' or 'max', got {mode!r}")
-    if int(factor) != factor or factor < 1:
-        raise ValueError(f"factor must be a positive integer, got {factor!r}")
+        raise ValueError(f"local_pool: ndim must be 1 or 2, got {ndim!r}")
+    if reduce not in ("mean", "max"):
+        raise ValueError(f"local_pool: reduce must be 'mean' or 'max', got {reduce!r}")
+    if isinstance(factor, bool) or not isinstance(factor, int) or factor < 1:
+        raise ValueError(f"local_pool: factor must be a positive integer, got {factor!r}")
     if x.dim() < ndim:
-        raise ValueError(f"x must have at least {ndim} dims, got {tuple(x.shape)}")
+        raise ValueError(f"local_pool: x must have at least {ndim} dims, got shape {tuple(x.shape)}")
     for s in x.shape[-ndim:]:
         if s % factor:
             raise ValueError(f"local_pool: sizes {tuple(x.shape[-ndim:])} must be divisible by the factor {factor}")
@@ -197,7 +199,7 @@ def local_pool(x: torch.Tensor, factor: int = 2, *, ndim: int = 1, mode: str = "
         batch = x.shape[:-ndim]
         flat = x.reshape(-1, 1, *x.shape[-ndim:])
         pool = {(1, "mean"): torch.nn.functional.avg_pool1d, (1, "max"): torch.nn.functional.max_pool1d,
-                (2, "mean"): torch.nn.functional.avg_pool2d, (2, "max"): torch.nn.functional.max_pool2d}[(ndim, mode)]
+                (2, "mean"): torch.nn.functional.avg_pool2d, (2, "max"): torch.nn.functional.max_pool2d}[(ndim, reduce)]
         out = pool(flat, factor)
         return out.reshape(*batch, *out.shape[-ndim:])
     y = x.unflatten(-1, (x.shape[-1] // factor, factor))
@@ -205,7 +207,7 @@ def local_pool(x: torch.Tensor, factor: int = 2, *, ndim: int = 1, mode: str = "
     if ndim == 2:
         y = y.unflatten(-3, (x.shape[-2] // factor, factor))
         red = (-3, -1)
-    return y.mean(red) if mode == "mean" else y.amax(red)
+    return y.mean(red) if reduce == "mean" else y.amax(red)
 
 
 def upsample(x: torch.Tensor, factor: int = 2, *, ndim: int = 1) -> torch.Tensor:

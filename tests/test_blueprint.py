@@ -98,7 +98,7 @@ def test_pooling_blocks():
     assert LocalPool(2)(x).shape == (2, 3, 4)
     check_invariance(GlobalPool((-1,), "max"), CyclicGroup(8), x, shift)
     with pytest.raises(ValueError):
-        GlobalPool(mode="median")
+        GlobalPool(reduce="median")
 
 
 @pytest.mark.parametrize("ndim", [1, 2])

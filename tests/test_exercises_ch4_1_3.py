@@ -70,7 +70,7 @@ def test_4_3(capsys):
     I = S.icosahedral_group()
     assert check("4.3.2", lambda p: int(((I.matrices @ p) - p).norm(dim=1).lt(1e-9).sum()))
     assert not check("4.3.2", lambda p: 5)
-    v, _ = S.icosphere(2)
+    v, _ = S.sampled_sphere(2)
     A = S.GroupAction(I, v)
     psi = torch.randn(len(v), generator=torch.Generator().manual_seed(0), dtype=torch.float64)
     assert check("4.3.3", lambda f: S.lifting_conv(f, psi, A).max())

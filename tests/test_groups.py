@@ -81,7 +81,7 @@ def test_dihedral_matrix_and_permutation(n):
     v = d.vertices()
     rho_mat = lambda g: d.matrix(g)
     check_homomorphism(rho_mat, d, atol=1e-12)
-    check_homomorphism(lambda g: permutation_matrix(d.permutation(g)).T, d)
+    check_homomorphism(lambda g: permutation_matrix(d.permutation(g)), d)
     for g in d.elements():
         assert torch.allclose(v @ d.matrix(g).T, v[d.permutation(g)], atol=1e-12)
         m = d.matrix(g)
@@ -252,7 +252,10 @@ def test_check_equivariance_on_graphs_with_sampling():
 
     g = torch.randperm(n, generator=gen)
     px, pa = s.permute_graph(g, (x, a))
-    assert torch.equal(px, x[g]) and torch.equal(pa, a[g][:, g])
+    # (PX)[pi(u)] = X[u] and (PAP^T)[pi(i), pi(j)] = A[i, j]
+    assert torch.equal(px[g], x) and torch.equal(pa[g][:, g], a)
+    P = permutation_matrix(g)
+    assert torch.equal(px, P @ x) and torch.equal(pa, P @ a @ P.T)
     rep = check_equivariance(layer, s, (x, a), s.permute_graph, s.permute_rows, samples=20)
     assert rep.passed and len(rep.errors) == 20
     with pytest.raises(ValueError):
@@ -311,3 +314,42 @@ def test_property_circulant_maps_pass_and_generic_maps_fail(n, seed):
     generic = torch.randn(n, n, generator=gen, dtype=torch.float64)
     rep = check_equivariance(lambda s: generic @ s, CyclicGroup(n), x, CyclicGroup.shift, raise_error=False)
     assert not rep.passed and rep.errors[0][1] < 1e-12  # the identity element always passes
+
+
+def test_permutation_matrix_is_a_homomorphism_left_action():
+    """P[pi(u), u] = 1 makes pi -> P_pi a homomorphism of S_n; the transpose (the old
+    convention P[u, pi(u)] = 1) is an anti-homomorphism and fails the same check."""
+    s3 = SymmetricGroup(3)
+    check_homomorphism(permutation_matrix, s3)
+    rep = check_homomorphism(lambda g: permutation_matrix(g).T, s3, raise_error=False)
+    assert not rep.passed and rep.max_error == 1.0
+    g = torch.tensor([2, 0, 1])
+    P = permutation_matrix(g)
+    assert all(P[g[u], u] == 1 for u in range(3)) and P.sum() == 3
+
+
+def test_permutation_actions_are_left_actions():
+    s = SymmetricGroup(5)
+    gen = torch.Generator().manual_seed(1)
+    x = torch.randn(5, 2, generator=gen, dtype=torch.float64)
+    a = torch.rand(5, 5, generator=gen, dtype=torch.float64)
+    for g, h in zip(s.sample(10, gen), s.sample(10, gen)):
+        gh = s.compose(g, h)
+        assert torch.equal(s.permute_rows(g, s.permute_rows(h, x)), s.permute_rows(gh, x))
+        assert torch.equal(s.permute_adjacency(g, s.permute_adjacency(h, a)), s.permute_adjacency(gh, a))
+    check_homomorphism(regular_representation(s := SymmetricGroup(3)), s)
+
+
+@pytest.mark.parametrize(
+    "call, exc, words",
+    [
+        (lambda s: s.permute_adjacency(torch.arange(3), torch.zeros(3, 4)), ValueError, "square"),
+        (lambda s: s.permute_adjacency(torch.tensor([0, 0, 1]), torch.zeros(3, 3)), ValueError, "permutation"),
+        (lambda s: s.permute_rows(torch.tensor([0, 2]), torch.zeros(3, 2)), ValueError, "shape"),
+        (lambda s: s.permute_graph(torch.arange(3), (torch.zeros(4, 2), torch.zeros(3, 3))), ValueError, "one row per node"),
+        (lambda s: s.permute_rows(torch.tensor([0.0, 1.0, 2.0]), torch.zeros(3)), TypeError, "integer dtype"),
+    ],
+)
+def test_symmetric_group_actions_validate(call, exc, words):
+    with pytest.raises(exc, match=words):
+        call(SymmetricGroup(3))

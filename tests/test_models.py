@@ -12,7 +12,7 @@ def test_shapes_and_errors():
     x = torch.randn(3, 1, 8, 8)
     for m in (MLP(64), CNN(), P4CNN(), P4MCNN()):
         assert m(x).shape == (3, 10)
-    with pytest.raises(ValueError, match="64 input features"):
+    with pytest.raises(ValueError, match="64 input entries"):
         MLP(64)(torch.randn(3, 1, 9, 9))
     with pytest.raises(ValueError, match=r"\(B, 1, H, W\)"):
         CNN()(torch.randn(3, 2, 8, 8))

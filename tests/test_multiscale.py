@@ -78,7 +78,7 @@ def test_haar_2d_bands():
 def test_local_pool_against_torch():
     x = torch.randn(2, 3, 12, 8)
     assert torch.allclose(local_pool(x, 2, ndim=2), torch.nn.functional.avg_pool2d(x, 2))
-    assert torch.allclose(local_pool(x, 4, ndim=2, mode="max"), torch.nn.functional.max_pool2d(x, 4))
+    assert torch.allclose(local_pool(x, 4, ndim=2, reduce="max"), torch.nn.functional.max_pool2d(x, 4))
     y = torch.randn(2, 3, 12)
     assert torch.allclose(local_pool(y, 3), torch.nn.functional.avg_pool1d(y, 3))
     assert torch.allclose(local_pool(upsample(y, 3), 3), y)
@@ -86,7 +86,7 @@ def test_local_pool_against_torch():
     with pytest.raises(ValueError):
         local_pool(y, 5)
     with pytest.raises(ValueError):
-        local_pool(y, 2, mode="median")
+        local_pool(y, 2, reduce="median")
 
 
 def test_local_pool_equivariance_to_coarse_shifts():

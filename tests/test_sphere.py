@@ -6,7 +6,7 @@ import torch
 from hypothesis import given, settings, strategies as st
 
 from gdlutils import sphere as S
-from gdlutils.groups import SO3, cayley_table, check_equivariance, check_group_axioms, check_invariance, CyclicGroup
+from gdlutils.groups import SO3, cayley_table, check_equivariance, check_group_axioms, check_invariance, CyclicGroup, regular_action
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +28,7 @@ def test_icosahedral_group(ico):
 
 def test_actions_on_icospheres(ico):
     for s, orbits in [(0, [12]), (1, [12, 30]), (2, [12, 30, 60, 60])]:
-        v, f = S.icosphere(s)
+        v, f = S.sampled_sphere(s)
         A = S.GroupAction(ico, v)
         assert sorted(len(o) for o in A.orbits()) == sorted(orbits)
         assert A.is_transitive() == (s == 0)
@@ -48,9 +48,9 @@ def test_group_conv_on_cyclic_is_circular_correlation():
 def test_equivariance_exact(seed):
     ico = S.icosahedral_group()
     g = torch.Generator().manual_seed(seed)
-    v, _ = S.icosphere(1)
+    v, _ = S.sampled_sphere(1)
     A = S.GroupAction(ico, v)
-    rho = S.regular_action(ico)
+    rho = regular_action(ico, dim=0)
     f = torch.randn(len(v), 2, generator=g, dtype=torch.double)
     psi = torch.randn(len(v), 2, 3, generator=g, dtype=torch.double)
     r = check_equivariance(lambda f: S.lifting_conv(f, psi, A), ico, f, A.act_on_signal, rho, atol=1e-12)
@@ -62,17 +62,17 @@ def test_equivariance_exact(seed):
 
 
 def test_lift_and_project(ico):
-    v, _ = S.icosphere(0)
+    v, _ = S.sampled_sphere(0)
     A = S.GroupAction(ico, v)
     f = torch.randn(12, dtype=torch.double)
     assert torch.allclose(S.project(S.lift(f, A), A), f, atol=1e-15)
     assert torch.equal(S.project(S.lift(f, A), A, reduce="max"), f)
-    rho = S.regular_action(ico)
+    rho = regular_action(ico, dim=0)
     assert check_equivariance(lambda f: S.lift(f, A), ico, f, A.act_on_signal, rho, atol=0).passed
 
 
 def test_rotate_signal(ico):
-    v, faces = S.icosphere(2)
+    v, faces = S.sampled_sphere(2)
     f = v[:, 0] * v[:, 1] + v[:, 2]
     A = S.GroupAction(ico, v)
     for g in (3, 17, 42):  # exact on the symmetries
@@ -80,7 +80,7 @@ def test_rotate_signal(ico):
     R = SO3(torch.float64).sample(1, torch.Generator().manual_seed(0))[0]
     errs = []
     for s in (1, 2, 3):
-        v, faces = S.icosphere(s)
+        v, faces = S.sampled_sphere(s)
         fun = lambda p: p[:, 0] * p[:, 1] + p[:, 2]
         errs.append((S.rotate_signal(R, fun(v), v, faces) - fun(v @ R)).abs().max().item())
     assert errs[0] > errs[1] > errs[2] and errs[2] < 0.02  # converges, about 4x per level
@@ -94,7 +94,7 @@ def test_bad_input(ico):
     with pytest.raises(ValueError, match="not closed"):
         S.FiniteMatrixGroup(torch.stack([torch.eye(3), S.rotation_matrix([0, 0, 1], 1.0)]))
     with pytest.raises(ValueError, match="subdivisions"):
-        S.icosphere(-1)
+        S.sampled_sphere(-1)
 
 
 def test_tabulated_groups_and_signal_actions():
@@ -109,7 +109,7 @@ def test_tabulated_groups_and_signal_actions():
     for g in (5, 17, 30):  # act_on_signal agrees with the action on images
         assert torch.equal(A.act_on_signal(g, img).reshape(3, 3), P4Group(3).act(p4.label(g), img.reshape(3, 3)))
     psi = torch.randn(9, dtype=torch.double)
-    rep = check_equivariance(lambda f: S.lifting_conv(f, psi, A), p4, img, A.act_on_signal, S.regular_action(p4), atol=1e-12)
+    rep = check_equivariance(lambda f: S.lifting_conv(f, psi, A), p4, img, A.act_on_signal, regular_action(p4, dim=0), atol=1e-12)
     assert rep.max_error < 1e-12
     D4 = S.FiniteGroup.from_group(DihedralGroup(4))
     assert len(D4) == 8 and not torch.equal(D4.table, D4.table.T)

@@ -206,9 +206,9 @@ def _cyclic_gconv(gconv):
 @exercise("4.3.2", "orbit and stabiliser on the icosahedron")
 def _stabiliser(order):
     """``order(p)``: the number of rotations of the icosahedron that fix the unit vector p."""
-    from ..sphere import icosahedral_group, icosphere
+    from ..sphere import icosahedral_group, sampled_sphere
 
-    v, f = icosphere(0)
+    v, f = sampled_sphere(0)
     I = icosahedral_group()
     edge = (v[f[0, 0]] + v[f[0, 1]]) / 2
     cases = {
@@ -233,11 +233,11 @@ def _stabiliser(order):
 
 @exercise("4.3.3", "a rotation-invariant feature of spherical signals")
 def _sphere_invariant(feature):
-    """``feature(f)`` for signals f (162,) on icosphere(2): a tensor invariant under the 60
+    """``feature(f)`` for signals f (162,) on sampled_sphere(2): a tensor invariant under the 60
     rotations of the icosahedron, not constant, and not invariant under arbitrary shuffles."""
-    from ..sphere import GroupAction, icosahedral_group, icosphere
+    from ..sphere import GroupAction, icosahedral_group, sampled_sphere
 
-    v, _ = icosphere(2)
+    v, _ = sampled_sphere(2)
     I = icosahedral_group()
     A = GroupAction(I, v)
     g = torch.Generator().manual_seed(433)
