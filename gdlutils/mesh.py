@@ -9,9 +9,28 @@ Laplacian :math:`L` (the stiffness matrix of linear finite elements),
 
 .. math:: (Lu)_i = \\tfrac12 \\sum_{j \\sim i} (\\cot\\alpha_{ij} + \\cot\\beta_{ij})\\,(u_i - u_j),
 
-so that :math:`u^\\top L u = \\int \\lVert \\nabla u \\rVert^2` and the Laplace–Beltrami operator
-is :math:`\\Delta \\approx -M^{-1}L`. libigl's ``igl.cotmatrix`` is :math:`-L`;
+so that :math:`u^\\top L u = \\int \\lVert \\nabla u \\rVert^2`, and the Laplace–Beltrami operator,
+taken positive semi-definite as in ``CONVENTIONS.md``, is
+
+.. math:: \\Delta = -\\operatorname{div}\\nabla \\approx M^{-1}L,
+
+with :math:`M` a mass matrix (:func:`mass_matrix`). Applied to the embedding :math:`x` it gives
+the mean-curvature normal, :math:`\\Delta x = 2Hn` with :math:`n` the outward normal and
+:math:`H > 0` on a sphere (:func:`mean_curvature`). libigl's ``igl.cotmatrix`` is :math:`-L`;
 ``robust_laplacian.mesh_laplacian`` returns :math:`L`.
+
+The module works in NumPy/SciPy (as libigl and potpourri3d do), not torch. Sections, in order:
+
+1. errors and validation (:class:`MeshError`, :class:`NonManifoldMeshError`);
+2. the :class:`Mesh` container, :func:`load_mesh`, :func:`manifold_report`, :func:`check_mesh`;
+3. generated shapes (:func:`icosphere`, :func:`random_sphere`, :func:`torus`,
+   :func:`flat_sheet`, :func:`roll_sheet`, :func:`random_rotation`);
+4. basic geometry (areas, normals, angles, :func:`edges`, :func:`euler_characteristic`);
+5. the cotangent Laplacian and mass matrices (:func:`laplacian_and_mass`);
+6. spectrum and heat (:func:`laplacian_eigs`, :func:`heat_diffusion`, :func:`heat_kernel`);
+7. gradient, divergence and geodesic distances by the heat method;
+8. curvature (:func:`angle_defect`, :func:`gaussian_curvature`, :func:`mean_curvature`);
+9. tangent frames, gauges and parallel transport (:func:`transport_angles`, :func:`holonomy`).
 
 Introduced in: 4.4 (geodesics and manifolds); used in 4.5, 4.6 and 5.6.
 """
@@ -85,28 +104,49 @@ class NonManifoldMeshError(MeshError):
 # ----------------------------------------------------------------------------------------------
 # Validation
 # ----------------------------------------------------------------------------------------------
+def _as_faces(F, num_vertices: int | None = None) -> np.ndarray:
+    """Check that ``F`` is an (m, 3) array of vertex indices in ``[0, num_vertices)``; int64 copy."""
+    if hasattr(F, "detach"):  # a torch tensor
+        F = F.detach().cpu().numpy()
+    F = np.asarray(F)
+    if F.dtype == object or not (np.issubdtype(F.dtype, np.integer) or np.issubdtype(F.dtype, np.floating)):
+        raise MeshError(f"faces must be an integer array of vertex indices of shape (m, 3), got dtype {F.dtype}")
+    if F.ndim != 2 or F.shape[1] != 3:
+        hint = " (quads: split each into two triangles, e.g. trimesh.geometry.triangulate_quads)" if F.ndim == 2 and F.shape[1] == 4 else ""
+        raise MeshError(f"faces must have shape (m, 3) (triangles only){hint}, got shape {F.shape}")
+    if len(F) == 0:
+        raise MeshError("the mesh has no faces (faces has shape (0, 3))")
+    if not np.issubdtype(F.dtype, np.integer):
+        if not np.all(np.isfinite(F)) or np.any(F != np.round(F)):
+            raise MeshError(f"faces must hold integer vertex indices, got non-integer values of dtype {F.dtype}")
+    F = np.ascontiguousarray(F, dtype=np.int64)
+    lo, hi = int(F.min()), int(F.max())
+    if lo < 0:
+        raise MeshError(
+            f"face indices must be non-negative vertex indices, found {lo} (a -1 used as padding? drop those faces)"
+        )
+    if num_vertices is not None and hi >= num_vertices:
+        raise MeshError(
+            f"face indices must lie in [0, {num_vertices - 1}] for {num_vertices} vertices, found range [{lo}, {hi}]"
+        )
+    return F
+
+
 def _as_mesh(V, F) -> tuple[np.ndarray, np.ndarray]:
     """Check shapes, dtypes and index ranges; return float64 ``V`` and int64 ``F``."""
     if isinstance(V, Mesh):
         V, F = V.vertices, V.faces
+    if hasattr(V, "detach"):  # a torch tensor
+        V = V.detach().cpu().numpy()
     V = np.asarray(V)
-    F = np.asarray(F)
+    if V.dtype == object or not (np.issubdtype(V.dtype, np.floating) or np.issubdtype(V.dtype, np.integer)):
+        raise MeshError(f"vertices must be a real array of shape (n, 3), got dtype {V.dtype}")
     if V.ndim != 2 or V.shape[1] != 3:
-        raise MeshError(f"vertices must have shape (n, 3), got {V.shape}")
-    if F.ndim != 2 or F.shape[1] != 3:
-        raise MeshError(f"faces must have shape (m, 3) (triangles only), got {F.shape}")
-    if not np.issubdtype(F.dtype, np.integer):
-        if F.size and np.any(F != np.round(F)):
-            raise MeshError(f"faces must hold integer vertex indices, got dtype {F.dtype}")
+        raise MeshError(f"vertices must have shape (n, 3) (3-D positions), got shape {V.shape}")
     V = np.ascontiguousarray(V, dtype=np.float64)
-    F = np.ascontiguousarray(F, dtype=np.int64)
-    if len(F) == 0:
-        raise MeshError("the mesh has no faces")
     if not np.all(np.isfinite(V)):
         raise MeshError("vertex positions must be finite (found NaN or inf)")
-    lo, hi = int(F.min()), int(F.max())
-    if lo < 0 or hi >= len(V):
-        raise MeshError(f"face indices must lie in [0, {len(V) - 1}] for {len(V)} vertices, found range [{lo}, {hi}]")
+    F = _as_faces(F, len(V))
     bad = (F[:, 0] == F[:, 1]) | (F[:, 1] == F[:, 2]) | (F[:, 0] == F[:, 2])
     if bad.any():
         raise MeshError(
@@ -114,6 +154,66 @@ def _as_mesh(V, F) -> tuple[np.ndarray, np.ndarray]:
             "remove them first (trimesh: mesh.update_faces(mesh.nondegenerate_faces()))"
         )
     return V, F
+
+
+def _coincident_vertices(V: np.ndarray, F: np.ndarray) -> np.ndarray:
+    """Referenced vertices that share their exact position with another referenced vertex."""
+    used = np.unique(F)
+    P = V[used]
+    order = np.lexsort(P.T[::-1])
+    same = np.all(P[order[1:]] == P[order[:-1]], axis=1)
+    dup = np.zeros(len(used), bool)
+    dup[order[1:][same]] = True
+    dup[order[:-1][same]] = True
+    return used[dup]
+
+
+def _check_welded(V: np.ndarray, F: np.ndarray) -> None:
+    dup = _coincident_vertices(V, F)
+    if len(dup):
+        raise MeshError(
+            f"{len(dup)} vertices sit exactly on top of another vertex (e.g. vertex {int(dup[0])}): the surface "
+            "is cut open along them, which changes every intrinsic quantity (spectrum, curvature, transport). "
+            "Weld them first: load_mesh welds; for arrays use trimesh.Trimesh(V, F).merge_vertices()"
+        )
+
+
+def _check_referenced(mass_diagonal: np.ndarray, what: str) -> None:
+    """Every vertex must belong to a face: an unreferenced vertex has zero mass and a zero row in L."""
+    lonely = np.flatnonzero(~(mass_diagonal > 0))
+    if len(lonely):
+        raise MeshError(
+            f"{what}: {len(lonely)} vertices belong to no face (e.g. vertex {int(lonely[0])}), so the mass "
+            "matrix is singular there; remove unreferenced vertices first "
+            "(trimesh: mesh.remove_unreferenced_vertices())"
+        )
+
+
+def _check_positive(value, what: str, *, allow_zero: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{what} must be a real number, got {value!r} of type {type(value).__name__}")
+    value = float(value)
+    if not np.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
+        raise ValueError(f"{what} must be a finite {'non-negative' if allow_zero else 'positive'} number, got {value!r}")
+    return value
+
+
+def _check_int(value, what: str, low: int, high: int | None = None) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{what} must be an integer, got {value!r} of type {type(value).__name__}")
+    if value < low or (high is not None and value > high):
+        rng = f"in [{low}, {high}]" if high is not None else f">= {low}"
+        raise ValueError(f"{what} must be an integer {rng}, got {value!r}")
+    return int(value)
+
+
+def _vertex_indices(idx, n: int, what: str) -> np.ndarray:
+    arr = np.atleast_1d(np.asarray(idx))
+    if arr.dtype == object or not np.issubdtype(arr.dtype, np.integer):
+        raise TypeError(f"{what} must be integer vertex indices, got {idx!r}")
+    if arr.ndim != 1 or arr.size == 0 or arr.min() < 0 or arr.max() >= n:
+        raise ValueError(f"{what} must be a non-empty list of vertex indices in [0, {n - 1}], got {idx!r}")
+    return arr.astype(np.int64)
 
 
 def _check_nondegenerate(dbl_area: np.ndarray) -> None:
@@ -132,7 +232,15 @@ def _check_nondegenerate(dbl_area: np.ndarray) -> None:
 class Mesh:
     """A triangle mesh: ``vertices`` (n, 3) float64, ``faces`` (m, 3) int64, a name and a credit.
 
-    Introduced in: 4.4.
+    The constructor validates the arrays (shapes, finite positions, face indices in range, no
+    face repeating a vertex) and refuses vertices that sit exactly on top of each other: they cut
+    the surface open and silently change its spectrum and curvature (:func:`load_mesh` welds
+    them; for arrays use ``trimesh.Trimesh(V, F).merge_vertices()``). ``V, F = mesh`` unpacks it.
+
+    Shapes:
+        vertices: ``(n, 3)``; faces: ``(m, 3)``.
+
+    Introduced in: 4.4, :doc:`/book/04_domains/04_4_manifolds`.
     """
 
     vertices: np.ndarray
@@ -143,13 +251,16 @@ class Mesh:
 
     def __post_init__(self) -> None:
         self.vertices, self.faces = _as_mesh(self.vertices, self.faces)
+        _check_welded(self.vertices, self.faces)
 
     @property
-    def n_vertices(self) -> int:
+    def num_vertices(self) -> int:
+        """:math:`n`, the number of vertices."""
         return len(self.vertices)
 
     @property
-    def n_faces(self) -> int:
+    def num_faces(self) -> int:
+        """:math:`m`, the number of triangles."""
         return len(self.faces)
 
     def __iter__(self):  # allows ``V, F = mesh``
@@ -157,7 +268,7 @@ class Mesh:
         yield self.faces
 
     def __repr__(self) -> str:
-        return f"Mesh({self.name!r}, {self.n_vertices} vertices, {self.n_faces} faces)"
+        return f"Mesh({self.name!r}, {self.num_vertices} vertices, {self.num_faces} faces)"
 
     def copy(self, vertices: np.ndarray | None = None, name: str | None = None) -> "Mesh":
         """A copy, optionally with new vertex positions (same connectivity)."""
@@ -245,67 +356,86 @@ def manifold_report(V, F) -> dict:
     """Diagnose whether ``(V, F)`` is a 2-manifold (with or without boundary).
 
     Checks that every edge has one or two faces, that the faces around each vertex form one
-    fan (no pinched vertex), and that adjacent faces are oriented consistently.
+    fan (no pinched vertex), that no two vertices share a position (an unwelded seam), and that
+    adjacent faces are oriented consistently.
 
     Returns:
         A dict with keys ``manifold`` (bool), ``oriented`` (bool), ``nonmanifold_edges``
-        ((k, 2) array), ``pinched_vertices`` (array), ``unreferenced_vertices`` (int),
-        ``boundary_edges`` (int) and ``problem`` (a readable summary, ``"none"`` if none).
+        ((k, 2) array), ``pinched_vertices`` (array), ``coincident_vertices`` (array),
+        ``unreferenced_vertices`` (int), ``boundary_edges`` (int) and ``problem`` (a readable
+        summary, ``"none"`` if none).
 
-    Introduced in: 4.6.
+    Shapes:
+        V: ``(n, 3)``; F: ``(m, 3)``.
+
+    Introduced in: 4.6, :doc:`/book/04_domains/04_6_meshes`.
     """
     V, F = _as_mesh(V, F)
-    n, m = len(V), len(F)
-    he = np.stack([F, np.roll(F, -1, axis=1)], axis=-1).reshape(-1, 2)  # half-edges i -> j
-    und = np.sort(he, axis=1)
-    keys, inv, counts = np.unique(und[:, 0] * n + und[:, 1], return_inverse=True, return_counts=True)
-    bad_edges = np.stack([keys[counts > 2] // n, keys[counts > 2] % n], axis=1)
-    directed = he[:, 0] * n + he[:, 1]
-    oriented = len(np.unique(directed)) == len(directed)
-    # corners (f, v) around a vertex are linked when their faces share an edge through v
-    corner = np.arange(3 * m).reshape(m, 3)
-    face_of_he = np.repeat(np.arange(m), 3)
-    loc = np.tile(np.arange(3), m)
-    order = np.argsort(inv, kind="stable")
-    inv_s = inv[order]
-    same = inv_s[1:] == inv_s[:-1]
-    a, b = order[:-1][same], order[1:][same]  # pairs of half-edges on one edge
-    fa, fb = face_of_he[a], face_of_he[b]
-    ca0, ca1 = corner[fa, loc[a]], corner[fa, (loc[a] + 1) % 3]  # corners at he[a] endpoints
-    va0 = he[a, 0]
-    # the corner of fb at vertex va0 and at the other endpoint
-    cb = corner[fb]
-    fbv = F[fb]
-    cb_at_va0 = cb[np.arange(len(fb)), np.argmax(fbv == va0[:, None], axis=1)]
-    cb_at_va1 = cb[np.arange(len(fb)), np.argmax(fbv == he[a, 1][:, None], axis=1)]
-    rows = np.concatenate([ca0, ca1])
-    cols = np.concatenate([cb_at_va0, cb_at_va1])
+    num_vertices, num_faces = len(V), len(F)
+    # half-edge k of face f goes from corner k to corner k+1; it lives at position 3 f + k
+    half_edges = np.stack([F, np.roll(F, -1, axis=1)], axis=-1).reshape(-1, 2)
+    undirected = np.sort(half_edges, axis=1)
+    edge_keys, edge_of_half_edge, faces_per_edge = np.unique(
+        undirected[:, 0] * num_vertices + undirected[:, 1], return_inverse=True, return_counts=True
+    )
+    crowded = edge_keys[faces_per_edge > 2]
+    nonmanifold_edges = np.stack([crowded // num_vertices, crowded % num_vertices], axis=1)
+    directed_keys = half_edges[:, 0] * num_vertices + half_edges[:, 1]
+    oriented = len(np.unique(directed_keys)) == len(directed_keys)
+
+    # Fans: the corners (face, vertex) around a vertex are linked when their faces share an edge
+    # through that vertex; a vertex whose corners form more than one connected group is pinched.
+    corner_id = np.arange(3 * num_faces).reshape(num_faces, 3)
+    face_of_half_edge = np.repeat(np.arange(num_faces), 3)
+    slot_of_half_edge = np.tile(np.arange(3), num_faces)
+    by_edge = np.argsort(edge_of_half_edge, kind="stable")
+    same_edge = edge_of_half_edge[by_edge][1:] == edge_of_half_edge[by_edge][:-1]
+    first, twin = by_edge[:-1][same_edge], by_edge[1:][same_edge]  # two half-edges of one edge
+    face_first, face_twin = face_of_half_edge[first], face_of_half_edge[twin]
+    corner_at_start = corner_id[face_first, slot_of_half_edge[first]]
+    corner_at_end = corner_id[face_first, (slot_of_half_edge[first] + 1) % 3]
+    start_vertex, end_vertex = half_edges[first, 0], half_edges[first, 1]
+    twin_rows = np.arange(len(face_twin))
+    twin_corners, twin_vertices = corner_id[face_twin], F[face_twin]
+    twin_corner_at_start = twin_corners[twin_rows, np.argmax(twin_vertices == start_vertex[:, None], axis=1)]
+    twin_corner_at_end = twin_corners[twin_rows, np.argmax(twin_vertices == end_vertex[:, None], axis=1)]
     from scipy.sparse.csgraph import connected_components
 
-    g = sp.coo_matrix((np.ones(len(rows)), (rows, cols)), shape=(3 * m, 3 * m))
-    _, label = connected_components(g, directed=False)
-    vert_of_corner = F.ravel()
-    pairs = np.unique(np.stack([vert_of_corner, label], 1), axis=0)
-    fans = np.bincount(pairs[:, 0], minlength=n)
-    pinched = np.flatnonzero(fans > 1)
-    unreferenced = int((fans == 0).sum())
+    links = sp.coo_matrix(
+        (np.ones(2 * len(first)), (np.concatenate([corner_at_start, corner_at_end]),
+                                   np.concatenate([twin_corner_at_start, twin_corner_at_end]))),
+        shape=(3 * num_faces, 3 * num_faces),
+    )
+    _, fan_of_corner = connected_components(links, directed=False)
+    vertex_fan_pairs = np.unique(np.stack([F.ravel(), fan_of_corner], 1), axis=0)
+    fans_per_vertex = np.bincount(vertex_fan_pairs[:, 0], minlength=num_vertices)
+    pinched = np.flatnonzero(fans_per_vertex > 1)
+    unreferenced = int((fans_per_vertex == 0).sum())
+    coincident = _coincident_vertices(V, F)
+
     problems = []
-    if len(bad_edges):
-        problems.append(f"{len(bad_edges)} edges have more than two faces (e.g. edge {tuple(bad_edges[0])})")
+    if len(nonmanifold_edges):
+        problems.append(f"{len(nonmanifold_edges)} edges have more than two faces (e.g. edge {tuple(nonmanifold_edges[0])})")
     if len(pinched):
         problems.append(
             f"{len(pinched)} pinched (non-manifold) vertices where two or more fans of faces meet at a single point "
-            f"(e.g. vertex {int(pinched[0])}, {int(fans[pinched[0]])} fans)"
+            f"(e.g. vertex {int(pinched[0])}, {int(fans_per_vertex[pinched[0]])} fans)"
+        )
+    if len(coincident):
+        problems.append(
+            f"{len(coincident)} vertices share their position with another vertex (e.g. vertex {int(coincident[0])}): "
+            "an unwelded seam; weld them (trimesh: merge_vertices)"
         )
     if not oriented:
         problems.append("adjacent faces are oriented inconsistently (or the surface is not orientable)")
     return {
-        "manifold": not len(bad_edges) and not len(pinched),
+        "manifold": not len(nonmanifold_edges) and not len(pinched) and not len(coincident),
         "oriented": oriented,
-        "nonmanifold_edges": bad_edges,
+        "nonmanifold_edges": nonmanifold_edges,
         "pinched_vertices": pinched,
+        "coincident_vertices": coincident,
         "unreferenced_vertices": unreferenced,
-        "boundary_edges": int((counts == 1).sum()),
+        "boundary_edges": int((faces_per_edge == 1).sum()),
         "problem": "; ".join(problems) if problems else "none",
     }
 
@@ -327,21 +457,32 @@ def check_mesh(V, F) -> None:
 # Generated shapes
 # ----------------------------------------------------------------------------------------------
 def icosphere(subdivisions: int = 3, radius: float = 1.0) -> Mesh:
-    """The icosahedron subdivided ``subdivisions`` times and projected to the sphere
-    (``20 * 4**subdivisions`` faces). Introduced in: 4.4."""
+    """The icosahedron subdivided ``subdivisions`` times and projected to the sphere of radius
+    ``radius``: :math:`20\\cdot 4^s` faces and :math:`10\\cdot 4^s + 2` vertices.
+
+    Introduced in: 4.4, :doc:`/book/04_domains/04_4_manifolds`.
+    """
     import trimesh
+
+    subdivisions = _check_int(subdivisions, "icosphere: subdivisions", 0, 9)
+    radius = _check_positive(radius, "icosphere: radius")
 
     s = trimesh.creation.icosphere(subdivisions=subdivisions, radius=radius)
     return Mesh(np.asarray(s.vertices), np.asarray(s.faces), f"icosphere({subdivisions})", "generated")
 
 
-def random_sphere(n: int = 1000, seed: int = 0, radius: float = 1.0) -> Mesh:
+def random_sphere(n: int = 1000, seed: int | None = 0, radius: float = 1.0) -> Mesh:
     """A sphere triangulated through ``n`` random points (uniform on the sphere, convex hull):
-    the same shape as :func:`icosphere` with an irregular mesh. Introduced in: 4.6."""
+    the same shape as :func:`icosphere` with an irregular mesh.
+
+    Introduced in: 4.6, :doc:`/book/04_domains/04_6_meshes`.
+    """
     from scipy.spatial import ConvexHull
 
-    if n < 4:
-        raise ValueError(f"need at least 4 points, got {n}")
+    n = _check_int(n, "random_sphere: n (number of points)", 4)
+    radius = _check_positive(radius, "random_sphere: radius")
+    if seed is not None:
+        _check_int(seed, "random_sphere: seed", 0)
     rng = np.random.default_rng(seed)
     P = rng.normal(size=(n, 3))
     P = radius * P / np.linalg.norm(P, axis=1, keepdims=True)
@@ -355,9 +496,16 @@ def random_sphere(n: int = 1000, seed: int = 0, radius: float = 1.0) -> Mesh:
 
 def torus(major: float = 1.0, minor: float = 0.4, n_major: int = 48, n_minor: int = 24) -> Mesh:
     """A torus of radii ``major`` > ``minor`` as a regular grid of ``2 n_major n_minor``
-    triangles. Introduced in: 4.6."""
-    if not major > minor > 0:
-        raise ValueError(f"need major > minor > 0, got {major}, {minor}")
+    triangles.
+
+    Introduced in: 4.6, :doc:`/book/04_domains/04_6_meshes`.
+    """
+    major = _check_positive(major, "torus: major")
+    minor = _check_positive(minor, "torus: minor")
+    n_major = _check_int(n_major, "torus: n_major", 3)
+    n_minor = _check_int(n_minor, "torus: n_minor", 3)
+    if not major > minor:
+        raise ValueError(f"torus: need major > minor > 0 (else the tube intersects itself), got major={major}, minor={minor}")
     u = 2 * np.pi * np.arange(n_major) / n_major
     v = 2 * np.pi * np.arange(n_minor) / n_minor
     U, W = np.meshgrid(u, v, indexing="ij")
@@ -372,9 +520,16 @@ def torus(major: float = 1.0, minor: float = 0.4, n_major: int = 48, n_minor: in
 def flat_sheet(nx: int = 60, ny: int = 20, width: float = 3.0, height: float = 1.0, seed: int | None = 0) -> Mesh:
     """A flat rectangle ``[0, width] x [0, height]`` in the plane z = 0, triangulated on an
     ``nx`` by ``ny`` grid of vertices; with ``seed`` the diagonals are chosen at random (a less
-    regular mesh). Bend it isometrically with :func:`roll_sheet`. Introduced in: 4.4."""
-    if nx < 2 or ny < 2:
-        raise ValueError(f"need at least a 2 x 2 grid, got {nx} x {ny}")
+    regular mesh). Bend it isometrically with :func:`roll_sheet`.
+
+    Introduced in: 4.4, :doc:`/book/04_domains/04_4_manifolds`.
+    """
+    nx = _check_int(nx, "flat_sheet: nx", 2)
+    ny = _check_int(ny, "flat_sheet: ny", 2)
+    width = _check_positive(width, "flat_sheet: width")
+    height = _check_positive(height, "flat_sheet: height")
+    if seed is not None:
+        _check_int(seed, "flat_sheet: seed", 0)
     x, y = np.meshgrid(np.linspace(0, width, nx), np.linspace(0, height, ny), indexing="ij")
     P = np.stack([x, y, np.zeros_like(x)], -1).reshape(-1, 3)
     idx = np.arange(nx * ny).reshape(nx, ny)
@@ -390,12 +545,17 @@ def roll_sheet(mesh: Mesh, angle: float = np.pi) -> Mesh:
     arc ``angle`` of a circle: :math:`(x, y, 0) \\mapsto (R\\sin(x/R), y, R(1-\\cos(x/R)))` with
     :math:`R = \\text{width}/\\text{angle}`. The map is an isometry of the smooth surface (lengths
     along the surface are kept), so intrinsic quantities stay while extrinsic ones change.
-    Introduced in: 4.4."""
+
+    Introduced in: 4.4, :doc:`/book/04_domains/04_4_manifolds`.
+    """
+    if not isinstance(mesh, Mesh):
+        raise TypeError(f"roll_sheet expects a Mesh (from flat_sheet), got {type(mesh).__name__}")
     V = mesh.vertices
     if np.abs(V[:, 2]).max() > 1e-12:
         raise ValueError("roll_sheet expects a flat sheet in the plane z = 0 (see flat_sheet)")
-    if not 0 < angle <= 2 * np.pi:
-        raise ValueError(f"angle must be in (0, 2*pi], got {angle}")
+    angle = _check_positive(angle, "roll_sheet: angle")
+    if not angle <= 2 * np.pi:
+        raise ValueError(f"roll_sheet: angle must be in (0, 2*pi], got {angle}")
     x0 = V[:, 0] - V[:, 0].min()
     R = (x0.max()) / angle
     W = np.stack([R * np.sin(x0 / R), V[:, 1], R * (1 - np.cos(x0 / R))], 1)
@@ -403,9 +563,17 @@ def roll_sheet(mesh: Mesh, angle: float = np.pi) -> Mesh:
 
 
 def random_rotation(seed: int | None = None) -> np.ndarray:
-    """A uniformly random 3 x 3 rotation matrix (Haar measure on SO(3)). Introduced in: 4.6."""
+    """A uniformly random 3 x 3 rotation matrix (Haar measure on SO(3)).
+
+    Shapes:
+        output: ``(3, 3)``.
+
+    Introduced in: 4.6, :doc:`/book/04_domains/04_6_meshes`.
+    """
     from scipy.spatial.transform import Rotation
 
+    if seed is not None:
+        _check_int(seed, "random_rotation: seed", 0)
     return Rotation.random(random_state=seed).as_matrix()
 
 
@@ -461,25 +629,44 @@ def vertex_normals(V, F) -> np.ndarray:
 
 
 def edges(F) -> np.ndarray:
-    """Unique undirected edges ``(e, 2)`` with ``i < j``, sorted. Introduced in: 4.6."""
-    F = np.asarray(F, dtype=np.int64)
+    """Unique undirected edges :math:`\\{i, j\\}` of the triangles, as rows ``(i, j)`` with ``i < j``, sorted.
+
+    Shapes:
+        F: ``(m, 3)``; output: ``(e, 2)``.
+
+    Introduced in: 4.6, :doc:`/book/04_domains/04_6_meshes`.
+    """
+    F = _as_faces(F)
     e = np.sort(np.concatenate([F[:, [0, 1]], F[:, [1, 2]], F[:, [2, 0]]]), axis=1)
     return np.unique(e, axis=0)
 
 
 def boundary_edges(F) -> np.ndarray:
-    """Edges with exactly one adjacent face ``(b, 2)``. Introduced in: 4.6."""
-    F = np.asarray(F, dtype=np.int64)
+    """Edges with exactly one adjacent face, rows ``(i, j)`` with ``i < j``.
+
+    Shapes:
+        F: ``(m, 3)``; output: ``(b, 2)``.
+
+    Introduced in: 4.6, :doc:`/book/04_domains/04_6_meshes`.
+    """
+    F = _as_faces(F)
     e = np.sort(np.concatenate([F[:, [0, 1]], F[:, [1, 2]], F[:, [2, 0]]]), axis=1)
     u, c = np.unique(e, axis=0, return_counts=True)
     return u[c == 1]
 
 
-def euler_characteristic(F, n_vertices: int | None = None) -> int:
-    """:math:`\\chi = V - E + F` counting the vertices used by faces (or ``n_vertices``).
-    Introduced in: 4.6."""
-    F = np.asarray(F, dtype=np.int64)
-    nv = len(np.unique(F)) if n_vertices is None else n_vertices
+def euler_characteristic(F, num_vertices: int | None = None) -> int:
+    """:math:`\\chi = V - E + F`, counting the vertices used by faces (or ``num_vertices``).
+
+    Shapes:
+        F: ``(m, 3)``.
+
+    Introduced in: 4.6, :doc:`/book/04_domains/04_6_meshes`.
+    """
+    F = _as_faces(F, num_vertices)
+    if num_vertices is not None:
+        _check_int(num_vertices, "euler_characteristic: num_vertices", 1)
+    nv = len(np.unique(F)) if num_vertices is None else num_vertices
     return int(nv - len(edges(F)) + len(F))
 
 
@@ -630,12 +817,12 @@ def _assemble(V: np.ndarray, F: np.ndarray, with_full_mass: bool):
     return L, cot, sq, dbl, Mfull
 
 
-def _lumped_mass(F: np.ndarray, n: int, cot: np.ndarray, sq: np.ndarray, dbl: np.ndarray, kind: str) -> np.ndarray:
+def _lumped_mass(F: np.ndarray, n: int, cot: np.ndarray, sq: np.ndarray, dbl: np.ndarray, mass: str) -> np.ndarray:
     """Lumped mass diagonal; ``cot`` and ``sq`` are (3, m) as from :func:`_cot_and_area`."""
     FT = np.ascontiguousarray(F.T).ravel()
-    if kind == "barycentric":
+    if mass == "barycentric":
         return np.bincount(FT, weights=np.tile(dbl / 6.0, 3), minlength=n)
-    if kind == "voronoi":
+    if mass == "voronoi":
         # mixed Voronoi areas (Meyer et al. 2003): the Voronoi part in non-obtuse triangles,
         # A/2 at an obtuse corner and A/4 at the other two corners of an obtuse triangle.
         A = dbl / 2
@@ -649,11 +836,12 @@ def _lumped_mass(F: np.ndarray, n: int, cot: np.ndarray, sq: np.ndarray, dbl: np
             fix = np.where(obtuse[:, any_obt], A[any_obt] / 2, A[any_obt] / 4)
             corner[:, any_obt] = fix
         return np.bincount(FT, weights=corner.ravel(), minlength=n)
-    raise ValueError(f"mass kind must be 'barycentric', 'voronoi' or 'full', got {kind!r}")
+    raise ValueError(f"mass must be 'barycentric', 'voronoi' or 'full', got {mass!r}")
 
 
 def laplacian_and_mass(V, F, mass: str = "barycentric") -> tuple[sp.csr_matrix, sp.csr_matrix]:
-    """The cotangent Laplacian :math:`L` and a mass matrix :math:`M`, sharing their work.
+    """The cotangent Laplacian :math:`L` (positive semi-definite) and a mass matrix :math:`M`, sharing
+    their work; :math:`\\Delta \\approx M^{-1}L`.
 
     .. math::
         L_{ij} = -\\tfrac12(\\cot\\alpha_{ij}+\\cot\\beta_{ij})\\ (i\\sim j), \\qquad
@@ -701,9 +889,10 @@ def cotangent_laplacian(V, F) -> sp.csr_matrix:
     return _assemble(V, F, False)[0]
 
 
-def mass_matrix(V, F, kind: str = "barycentric") -> sp.csr_matrix:
-    """Mass matrix ``kind`` in ``{"barycentric", "voronoi", "full"}`` (see
-    :func:`laplacian_and_mass`). ``"voronoi"`` equals ``igl.massmatrix(V, F)`` (its default).
+def mass_matrix(V, F, mass: str = "barycentric") -> sp.csr_matrix:
+    """The mass matrix :math:`M` of type ``mass`` in ``{"barycentric", "voronoi", "full"}`` (see
+    :func:`laplacian_and_mass`): :math:`\\int u v \\approx u^\\top M v`. ``"voronoi"`` equals
+    ``igl.massmatrix(V, F)`` (its default).
 
     Shapes:
         V: (n, 3); F: (m, 3). Returns an (n, n) ``csr_matrix``.
@@ -712,15 +901,33 @@ def mass_matrix(V, F, kind: str = "barycentric") -> sp.csr_matrix:
     """
     V, F = _as_mesh(V, F)
     n = len(V)
-    if kind == "full":
+    if mass not in ("barycentric", "voronoi", "full"):
+        raise ValueError(f"mass_matrix: mass must be 'barycentric', 'voronoi' or 'full', got {mass!r}")
+    if mass == "full":
         return _assemble(V, F, True)[4]
     cot, sq, dbl = _cot_and_area(V, F)
-    return sp.diags(_lumped_mass(F, n, cot, sq, dbl, kind)).tocsr()
+    return sp.diags(_lumped_mass(F, n, cot, sq, dbl, mass)).tocsr()
 
 
 # ----------------------------------------------------------------------------------------------
 # Spectrum, heat
 # ----------------------------------------------------------------------------------------------
+def _check_operators(L, M, what: str):
+    """L and M: square sparse/dense matrices of one size, finite, M with a positive diagonal."""
+    for name, A in (("L", L), ("M", M)):
+        if not (sp.issparse(A) or isinstance(A, np.ndarray)):
+            raise TypeError(f"{what}: {name} must be a scipy.sparse matrix (from laplacian_and_mass), got {type(A).__name__}")
+        if A.ndim != 2 or A.shape[0] != A.shape[1]:
+            raise ValueError(f"{what}: {name} must be a square (n, n) matrix, got shape {A.shape}")
+    if L.shape != M.shape:
+        raise ValueError(f"{what}: L and M must be square of the same size, got {L.shape} and {M.shape}")
+    L, M = sp.csr_matrix(L), sp.csr_matrix(M)
+    if not (np.all(np.isfinite(L.data)) and np.all(np.isfinite(M.data))):
+        raise ValueError(f"{what}: L and M must be finite (found NaN or inf); check the mesh for degenerate faces")
+    _check_referenced(np.asarray(M.sum(axis=1)).ravel(), what)
+    return L, M
+
+
 def laplacian_eigs(L: sp.spmatrix, M: sp.spmatrix, k: int = 20, sigma: float = -1e-8) -> tuple[np.ndarray, np.ndarray]:
     """The ``k`` smallest eigenpairs of :math:`L\\phi = \\lambda M\\phi` (Laplace–Beltrami).
 
@@ -734,11 +941,13 @@ def laplacian_eigs(L: sp.spmatrix, M: sp.spmatrix, k: int = 20, sigma: float = -
 
     Introduced in: 4.4.
     """
+    L, M = _check_operators(L, M, "laplacian_eigs")
     n = L.shape[0]
-    if L.shape != (n, n) or M.shape != (n, n):
-        raise ValueError(f"L and M must be square of the same size, got {L.shape} and {M.shape}")
-    if not 0 < k < n - 1:
-        raise ValueError(f"k must be in [1, {n - 2}] for {n} vertices, got {k}")
+    k = _check_int(k, "laplacian_eigs: k (number of eigenpairs)", 1)
+    if not k < n - 1:
+        raise ValueError(f"laplacian_eigs: k must be in [1, {n - 2}] for {n} vertices, got {k}")
+    if isinstance(sigma, bool) or not isinstance(sigma, (int, float, np.floating)) or not np.isfinite(sigma):
+        raise ValueError(f"laplacian_eigs: sigma (the shift) must be a finite number, got {sigma!r}")
     # Lanczos can miss one copy of a degenerate eigenvalue (the 2l+1-fold clusters of a sphere):
     # ask for a margin of extra pairs and keep the k smallest. The start vector is fixed, so the
     # result does not depend on ARPACK's internal random state (which advances call by call).
@@ -761,16 +970,31 @@ def heat_diffusion(L: sp.spmatrix, M: sp.spmatrix, u0: np.ndarray, t: float, ste
 
     Introduced in: 4.4.
     """
+    L, M = _check_operators(L, M, "heat_diffusion")
     u = np.asarray(u0, dtype=float)
-    if u.shape[0] != L.shape[0]:
-        raise ValueError(f"u0 must have {L.shape[0]} rows (one per vertex), got {u.shape}")
-    if t < 0 or steps < 1:
-        raise ValueError("need t >= 0 and steps >= 1")
+    if u.ndim not in (1, 2) or u.shape[0] != L.shape[0]:
+        raise ValueError(f"heat_diffusion: u0 must have shape ({L.shape[0]},) or ({L.shape[0]}, c) (one row per vertex), got {u.shape}")
+    if not np.all(np.isfinite(u)):
+        raise ValueError("heat_diffusion: u0 must be finite (found NaN or inf)")
+    t = _check_positive(t, "heat_diffusion: t (diffusion time)", allow_zero=True)
+    steps = _check_int(steps, "heat_diffusion: steps", 1)
     solve = spla.factorized((M + (t / steps) * L).tocsc())
     for _ in range(steps):
         rhs = M @ u
         u = solve(rhs) if u.ndim == 1 else np.stack([solve(rhs[:, c]) for c in range(u.shape[1])], 1)
     return u
+
+
+def _check_eigenpairs(evals, evecs, what: str) -> tuple[np.ndarray, np.ndarray]:
+    evals, evecs = np.asarray(evals, dtype=float), np.asarray(evecs, dtype=float)
+    if evals.ndim != 1 or evecs.ndim != 2 or evecs.shape[1] != len(evals):
+        raise ValueError(
+            f"{what}: expected evals (k,) and evecs (n, k) as returned by laplacian_eigs, got shapes "
+            f"{evals.shape} and {evecs.shape}"
+        )
+    if not (np.all(np.isfinite(evals)) and np.all(np.isfinite(evecs))):
+        raise ValueError(f"{what}: eigenpairs must be finite (found NaN or inf)")
+    return evals, evecs
 
 
 def heat_kernel(evals: np.ndarray, evecs: np.ndarray, t: float) -> np.ndarray:
@@ -781,8 +1005,10 @@ def heat_kernel(evals: np.ndarray, evecs: np.ndarray, t: float) -> np.ndarray:
     Shapes:
         evals: (k,); evecs: (n, k). Returns (n, n).
 
-    Introduced in: 4.4.
+    Introduced in: 4.4, :doc:`/book/04_domains/04_4_manifolds`.
     """
+    evals, evecs = _check_eigenpairs(evals, evecs, "heat_kernel")
+    t = _check_positive(t, "heat_kernel: t (diffusion time)", allow_zero=True)
     return (evecs * np.exp(-evals * t)) @ evecs.T
 
 
@@ -795,7 +1021,10 @@ def heat_kernel_signature(evals: np.ndarray, evecs: np.ndarray, times: Sequence[
 
     Introduced in: 4.4.
     """
-    times = np.asarray(times, dtype=float)
+    evals, evecs = _check_eigenpairs(evals, evecs, "heat_kernel_signature")
+    times = np.atleast_1d(np.asarray(times, dtype=float))
+    if times.ndim != 1 or not np.all(np.isfinite(times)) or np.any(times < 0):
+        raise ValueError(f"heat_kernel_signature: times must be a 1-D list of finite non-negative times, got {times}")
     return (evecs**2) @ np.exp(-np.outer(evals, times))
 
 
@@ -815,9 +1044,12 @@ def gradient(V, F, u: np.ndarray) -> np.ndarray:
     V, F = _as_mesh(V, F)
     u = np.asarray(u, dtype=float)
     if u.shape != (len(V),):
-        raise ValueError(f"u must have shape ({len(V)},), got {u.shape}")
+        raise ValueError(f"gradient: u must have shape ({len(V)},) (one value per vertex), got {u.shape}")
+    if not np.all(np.isfinite(u)):
+        raise ValueError("gradient: u must be finite (found NaN or inf)")
     c = _face_cross(V, F)
     dbl = np.linalg.norm(c, axis=1)
+    _check_nondegenerate(dbl)
     N = c / dbl[:, None]
     P = V[F]
     g = np.zeros((len(F), 3))
@@ -831,7 +1063,8 @@ def divergence(V, F, X: np.ndarray) -> np.ndarray:
     """Integrated divergence at the vertices of the per-face vector field ``X``:
     :math:`(\\nabla\\cdot X)_i = \\tfrac12\\sum_{f\\ni i}\\cot\\theta_1\\langle e_1, X_f\\rangle + \\cot\\theta_2\\langle e_2, X_f\\rangle`
     (:math:`e_{1,2}` the edges of :math:`f` leaving :math:`i`, :math:`\\theta_{1,2}` their opposite angles).
-    It is the adjoint of :func:`gradient`: ``divergence(gradient(u)) == -L u``.
+    It is the adjoint of :func:`gradient`: ``divergence(gradient(u)) == -L u``, the integrated
+    :math:`\\operatorname{div}\\nabla u = -\\Delta u`.
 
     Shapes:
         X: (m, 3). Returns (n,).
@@ -841,7 +1074,9 @@ def divergence(V, F, X: np.ndarray) -> np.ndarray:
     V, F = _as_mesh(V, F)
     X = np.asarray(X, dtype=float)
     if X.shape != F.shape:
-        raise ValueError(f"X must have shape {F.shape} (one 3-vector per face), got {X.shape}")
+        raise ValueError(f"divergence: X must have shape {F.shape} (one 3-vector per face), got {X.shape}")
+    if not np.all(np.isfinite(X)):
+        raise ValueError("divergence: X must be finite (found NaN or inf)")
     cot, _, _ = _cot_and_area(V, F)
     P = V[F]
     out = np.zeros(len(V))
@@ -870,19 +1105,18 @@ class HeatMethodGeodesics:
     def __init__(self, V, F, t: float | None = None) -> None:
         self.V, self.F = _as_mesh(V, F)
         L, M = laplacian_and_mass(self.V, self.F)
+        _check_referenced(M.diagonal(), "HeatMethodGeodesics")
         E = edges(self.F)
         h = np.linalg.norm(self.V[E[:, 1]] - self.V[E[:, 0]], axis=1).mean()  # mean edge length
-        self.t = h**2 if t is None else float(t)
+        self.t = h**2 if t is None else _check_positive(t, "HeatMethodGeodesics: t")
         self._heat = spla.factorized((M + self.t * L).tocsc())
         self._poisson = spla.factorized((L + 1e-10 * M).tocsc())
         self._M = M.diagonal()
 
     def distance(self, sources: int | Sequence[int]) -> np.ndarray:
         """Geodesic distance from the vertex (or nearest of the vertices) ``sources``, shape (n,)."""
-        src = np.atleast_1d(np.asarray(sources, dtype=np.int64))
         n = len(self.V)
-        if src.size == 0 or src.min() < 0 or src.max() >= n:
-            raise ValueError(f"sources must be vertex indices in [0, {n - 1}], got {src}")
+        src = _vertex_indices(sources, n, "HeatMethodGeodesics.distance: sources")
         delta = np.zeros(n)
         delta[src] = 1.0
         u = self._heat(delta)
@@ -943,17 +1177,20 @@ def gaussian_curvature(V, F) -> np.ndarray:
 
 
 def mean_curvature(V, F) -> np.ndarray:
-    """Signed mean curvature :math:`H = \\tfrac12\\langle (M^{-1}LV)_i, N_i\\rangle`, using the
-    mean-curvature normal :math:`-\\Delta x = 2Hn` (positive on a sphere with outward normals,
-    :math:`H = 1/r`).
+    """Signed mean curvature :math:`H_i = \\tfrac12\\langle (M^{-1}LV)_i, n_i\\rangle`, from the
+    mean-curvature normal :math:`\\Delta x = 2Hn` with :math:`\\Delta \\approx M^{-1}L` (Voronoi
+    mass) and :math:`n` the outward vertex normal: positive on a sphere, :math:`H = 1/r`.
 
     Shapes:
-        Returns (n,). Introduced in: 4.6.
+        V: ``(n, 3)``; F: ``(m, 3)``; output: ``(n,)``.
+
+    Introduced in: 4.6, :doc:`/book/04_domains/04_6_meshes`.
     """
     V, F = _as_mesh(V, F)
     L, M = laplacian_and_mass(V, F, mass="voronoi")
-    Hn = (L @ V) / M.diagonal()[:, None]
-    return 0.5 * np.einsum("ij,ij->i", Hn, vertex_normals(V, F))
+    _check_referenced(M.diagonal(), "mean_curvature")
+    mean_curvature_normal_2Hn = (L @ V) / M.diagonal()[:, None]  # Delta x = 2 H n
+    return 0.5 * np.einsum("ij,ij->i", mean_curvature_normal_2Hn, vertex_normals(V, F))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -1013,7 +1250,7 @@ def face_adjacency(F) -> tuple[np.ndarray, np.ndarray]:
 
     Introduced in: 4.5.
     """
-    F = np.asarray(F, dtype=np.int64)
+    F = _as_faces(F)
     m = len(F)
     a = F.ravel()
     b = F[:, [1, 2, 0]].ravel()
@@ -1069,11 +1306,9 @@ def face_loop_around(F, vertices: Sequence[int]) -> np.ndarray:
 
     Introduced in: 4.5.
     """
-    F = np.asarray(F, dtype=np.int64)
+    F = _as_faces(F)
     inside = np.zeros(int(F.max()) + 1, bool)
-    vs = np.asarray(vertices, dtype=np.int64)
-    if vs.size == 0 or vs.min() < 0 or vs.max() >= len(inside):
-        raise ValueError("vertices must be a non-empty list of valid vertex indices")
+    vs = _vertex_indices(vertices, len(inside), "face_loop_around: vertices")
     inside[vs] = True
     ins = inside[F]
     mixed = np.flatnonzero(ins.any(1) & ~ins.all(1))
@@ -1116,9 +1351,11 @@ def holonomy(V, F, loop: Sequence[int]) -> float:
     Introduced in: 4.5.
     """
     V, F = _as_mesh(V, F)
-    loop = np.asarray(loop, dtype=np.int64)
-    pairs, rho = transport_angles(V, F)
     m = len(F)
+    loop = np.asarray(loop)
+    if loop.ndim != 1 or len(loop) < 2 or not np.issubdtype(loop.dtype, np.integer) or loop.min() < 0 or loop.max() >= m:
+        raise ValueError(f"holonomy: loop must be a list of at least 2 face indices in [0, {m - 1}] (see face_loop_around), got {loop!r}")
+    pairs, rho = transport_angles(V, F)
     lookup = {}
     for (f, g), r in zip(pairs.tolist(), rho.tolist()):
         lookup[(f, g)] = r
@@ -1146,8 +1383,10 @@ def transport_along(V, F, path: Sequence[int], angle: float = 0.0) -> tuple[np.n
     Introduced in: 4.5.
     """
     V, F = _as_mesh(V, F)
-    path = np.asarray(path, dtype=np.int64)
-    if path.ndim != 1 or len(path) == 0 or path.min() < 0 or path.max() >= len(F):
+    path = np.asarray(path)
+    if not np.isfinite(angle):
+        raise ValueError(f"transport_along: angle must be finite, got {angle!r}")
+    if path.ndim != 1 or len(path) == 0 or not np.issubdtype(path.dtype, np.integer) or path.min() < 0 or path.max() >= len(F):
         raise ValueError(f"path must be a non-empty list of face indices in [0, {len(F) - 1}]")
     pairs, rho = transport_angles(V, F)
     lookup = {}
@@ -1203,7 +1442,8 @@ def vertex_ring(F, v: int) -> np.ndarray:
 
     Introduced in: 4.5.
     """
-    F = np.asarray(F, dtype=np.int64)
+    F = _as_faces(F)
+    v = _check_int(v, "vertex_ring: v", 0, int(F.max()))
     loop = face_loop_around(F, [v])
     pos = np.argmax(F[loop] == v, axis=1)
     return F[loop, (pos + 1) % 3]
@@ -1221,7 +1461,9 @@ def vertex_holonomy(V, F, cycle: Sequence[int], frames: tuple[np.ndarray, np.nda
     E, rho = vertex_transport_angles(V, F, frames)
     n = len(V)
     key = E[:, 0] * n + E[:, 1]
-    cyc = np.asarray(cycle, dtype=np.int64)
+    cyc = _vertex_indices(cycle, n, "vertex_holonomy: cycle")
+    if len(cyc) < 3:
+        raise ValueError(f"vertex_holonomy: a cycle needs at least 3 vertices, got {cycle!r}")
     a, b = cyc, np.roll(cyc, -1)
     lo, hi = np.minimum(a, b), np.maximum(a, b)
     idx = np.searchsorted(key, lo * n + hi)

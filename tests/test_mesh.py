@@ -29,7 +29,7 @@ def sphere():
 )
 def test_load_counts_match_data_readme(name, nv, nf, chi):
     m = gm.load_mesh(name)
-    assert (m.n_vertices, m.n_faces) == (nv, nf)
+    assert (m.num_vertices, m.num_faces) == (nv, nf)
     assert gm.euler_characteristic(m.faces) == chi
     assert m.credit  # every shipped mesh carries its credit line
     r = gm.manifold_report(*m)
@@ -276,7 +276,7 @@ def test_face_loop_errors():
     V, F = gm.icosphere(1)
     with pytest.raises(ValueError, match="whole component"):
         gm.face_loop_around(F, np.arange(len(V)))
-    with pytest.raises(ValueError, match="valid vertex"):
+    with pytest.raises(ValueError, match="vertex indices"):
         gm.face_loop_around(F, [-1])
 
 
@@ -323,3 +323,43 @@ def test_laplacian_eigs_is_deterministic_and_finds_whole_clusters():
         assert np.array_equal(ev, runs[0][0]) and np.array_equal(phi, runs[0][1])
     ev = runs[0][0]
     assert ev[24] - ev[16] < 0.5 and ev[16] - ev[15] > 5  # l = 4: indices 16..24, whole
+
+
+@pytest.mark.parametrize("radius", [0.5, 2.0])
+def test_laplace_beltrami_of_the_embedding_is_2Hn_outward_on_a_sphere(radius):
+    """CONVENTIONS: Delta = -div grad ~ M^-1 L with L PSD, so Delta x = 2 H n with the outward
+    normal n and H = 1/r > 0 on a sphere of radius r."""
+    V, F = gm.icosphere(4, radius=radius)
+    L, M = gm.laplacian_and_mass(V, F, mass="voronoi")
+    assert abs(L - L.T).max() < 1e-12 and np.all(np.linalg.eigvalsh(L[:200, :200].toarray()) > -1e-9)
+    two_H_n = (L @ V) / M.diagonal()[:, None]
+    n_out = V / np.linalg.norm(V, axis=1, keepdims=True)
+    assert np.allclose(two_H_n, (2 / radius) * n_out, rtol=0, atol=2e-2 / radius)
+    H = gm.mean_curvature(V, F)
+    assert np.allclose(H, 1 / radius, rtol=1e-2) and H.min() > 0
+    # the opposite sign convention (Delta ~ -M^-1 L) would give H = -1/r: the test can fail
+    assert not np.allclose(-H, 1 / radius, rtol=0.5)
+
+
+def test_unwelded_seam_is_refused_and_reported():
+    """Two coincident vertices cut the surface open and change the spectrum: refused."""
+    V, F = gm.icosphere(1)
+    V2 = np.vstack([V, V[F[0, 0]]])
+    F2 = F.copy()
+    F2[0, 0] = len(V)  # face 0 now uses a copy of its first vertex
+    with pytest.raises(gm.MeshError, match="sit exactly on top"):
+        gm.Mesh(V2, F2)
+    report = gm.manifold_report(V2, F2)
+    assert not report["manifold"] and "unwelded seam" in report["problem"]
+    assert set(report["coincident_vertices"].tolist()) == {int(F[0, 0]), len(V)}
+    assert gm.manifold_report(V, F)["manifold"]
+
+
+def test_unreferenced_vertex_is_named_not_a_scipy_error():
+    V, F = gm.icosphere(1)
+    V2 = np.vstack([V, [[5.0, 5.0, 5.0]]])
+    L, M = gm.laplacian_and_mass(V2, F)
+    for call in (lambda: gm.laplacian_eigs(L, M, k=5), lambda: gm.heat_diffusion(L, M, np.ones(len(V2)), 0.1),
+                 lambda: gm.heat_geodesic_distance(V2, F, 0), lambda: gm.mean_curvature(V2, F)):
+        with pytest.raises(gm.MeshError, match="belong to no face"):
+            call()
