@@ -25,6 +25,7 @@ from __future__ import annotations
 import math
 from functools import lru_cache
 
+import numpy as np
 import torch
 
 __all__ = [
@@ -42,10 +43,39 @@ __all__ = [
 
 
 def _grid_shape(shape) -> tuple[int, ...]:
-    shape = (int(shape),) if isinstance(shape, int) else tuple(int(s) for s in shape)
-    if len(shape) not in (1, 2) or min(shape) < 2:
-        raise ValueError(f"expected a 1-D length or a 2-D (H, W) grid shape with sizes >= 2, got {shape}")
-    return shape
+    sizes = (shape,) if isinstance(shape, (int, np.integer)) else shape
+    try:
+        sizes = tuple(sizes)
+    except TypeError:
+        raise TypeError(f"expected a grid shape: a length n or a pair (H, W) of integers, got {shape!r}") from None
+    if not all(isinstance(s, (int, np.integer)) and not isinstance(s, bool) for s in sizes):
+        raise TypeError(f"grid sizes must be integers, got {shape!r}")
+    if len(sizes) not in (1, 2) or min(sizes) < 2:
+        raise ValueError(f"expected a 1-D length or a 2-D (H, W) grid shape with sizes >= 2, got {shape!r}")
+    return tuple(int(s) for s in sizes)
+
+
+def _finite_nonneg(value, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{what} must be a real number, got {value!r} of type {type(value).__name__}")
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"{what} must be a finite number >= 0, got {value!r}")
+    return float(value)
+
+
+def _positive_int(value, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{what} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def _check_tensor(x, what: str, min_dim: int = 1) -> None:
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{what} must be a torch.Tensor, got {type(x).__name__}")
+    if x.dim() < min_dim:
+        raise ValueError(f"{what} must have at least {min_dim} dims, got shape {tuple(x.shape)}")
+    if x.is_floating_point() and not torch.isfinite(x).all():
+        raise ValueError(f"{what} must be finite (found NaN or inf)")
 
 
 def _freqs(n: int, dtype=torch.float64) -> torch.Tensor:
@@ -74,10 +104,8 @@ def smooth_displacement(
     Introduced in: 3.3.
     """
     shape = _grid_shape(shape)
-    if size < 0:
-        raise ValueError(f"size must be >= 0, got {size}")
-    if max_freq < 1:
-        raise ValueError(f"max_freq must be >= 1, got {max_freq}")
+    size = _finite_nonneg(size, "smooth_displacement: size (the deformation size c(tau))")
+    max_freq = _positive_int(max_freq, "smooth_displacement: max_freq")
     comps = len(shape)
     coef = torch.randn((comps, *shape), generator=generator, dtype=torch.float64) + 1j * torch.randn(
         (comps, *shape), generator=generator, dtype=torch.float64
@@ -109,6 +137,7 @@ def deformation_size(tau: torch.Tensor) -> float:
 
     Introduced in: 3.3.
     """
+    _check_tensor(tau, "deformation_size: tau")
     if tau.dim() == 1:
         return float(_periodic_diff(tau, 0).abs().max())
     if tau.dim() == 3 and tau.shape[0] == 2:
@@ -139,9 +168,11 @@ def warp_signal(x: torch.Tensor, tau: torch.Tensor, interpolation: str = "fourie
 
     Introduced in: 3.3.
     """
+    _check_tensor(x, "warp_signal: x")
+    _check_tensor(tau, "warp_signal: tau")
     n = x.shape[-1]
     if tau.shape != (n,):
-        raise ValueError(f"tau must have shape ({n},) to warp a signal of length {n}, got {tuple(tau.shape)}")
+        raise ValueError(f"warp_signal: tau must have shape ({n},) to warp a signal of length {n}, got {tuple(tau.shape)}")
     pos = torch.arange(n, dtype=torch.float64) - tau.double()
     if interpolation == "fourier":
         xh = torch.fft.fft(x.double(), dim=-1)
@@ -168,8 +199,8 @@ def warp_image(x: torch.Tensor, tau: torch.Tensor, interpolation: str = "fourier
 
     Introduced in: 3.3.
     """
-    if x.dim() < 2:
-        raise ValueError(f"x must have shape (..., H, W), got {tuple(x.shape)}")
+    _check_tensor(x, "warp_image: x (shape (..., H, W))", 2)
+    _check_tensor(tau, "warp_image: tau")
     h, w = x.shape[-2:]
     if tau.shape != (2, h, w):
         raise ValueError(f"tau must have shape (2, {h}, {w}) for {h}x{w} images, got {tuple(tau.shape)}")
@@ -214,6 +245,9 @@ def random_warp(
 
     Introduced in: 3.3.
     """
+    _check_tensor(x, "random_warp: x")
+    if ndim == 2 and x.dim() < 2:
+        raise ValueError(f"random_warp: ndim=2 warps the last two dims (H, W); x has shape {tuple(x.shape)}")
     if ndim == 1:
         tau = smooth_displacement(x.shape[-1], size, max_freq=max_freq, generator=generator)
         return warp_signal(x, tau), tau
@@ -236,7 +270,8 @@ def fourier_modulus(x: torch.Tensor, ndim: int = 1) -> torch.Tensor:
     Introduced in: 3.3.
     """
     if ndim not in (1, 2):
-        raise ValueError(f"ndim must be 1 or 2, got {ndim}")
+        raise ValueError(f"fourier_modulus: ndim must be 1 or 2, got {ndim!r}")
+    _check_tensor(x, "fourier_modulus: x", ndim)
     return torch.fft.fftn(x, dim=tuple(range(-ndim, 0)), norm="ortho").abs()
 
 
@@ -252,6 +287,7 @@ def gaussian_lowpass(shape: int | tuple[int, int], sigma: float) -> torch.Tensor
     Introduced in: 3.3.
     """
     shape = _grid_shape(shape)
+    sigma = _finite_nonneg(sigma, "gaussian_lowpass: sigma")
     ks = torch.meshgrid(*[_freqs(n) / n for n in shape], indexing="ij")
     r2 = sum(k**2 for k in ks)
     return torch.exp(-2 * math.pi**2 * sigma**2 * r2)
@@ -271,8 +307,8 @@ def gabor_filters(shape: int | tuple[int, int], scales: int, orientations: int =
     Introduced in: 3.3.
     """
     shape = _grid_shape(shape)
-    if scales < 1:
-        raise ValueError(f"scales must be >= 1, got {scales}")
+    scales = _positive_int(scales, "gabor_filters: scales")
+    orientations = _positive_int(orientations, "gabor_filters: orientations")
     ks = torch.meshgrid(*[_freqs(n) / n for n in shape], indexing="ij")
     filters = []
     for j in range(scales):
@@ -318,9 +354,11 @@ def multiscale_features(x: torch.Tensor, scales: int = 4, *, ndim: int = 1, sigm
     Introduced in: 3.3.
     """
     if ndim not in (1, 2):
-        raise ValueError(f"ndim must be 1 or 2, got {ndim}")
-    if x.dim() < ndim:
-        raise ValueError(f"x must have at least {ndim} dims, got shape {tuple(x.shape)}")
+        raise ValueError(f"multiscale_features: ndim must be 1 or 2, got {ndim!r}")
+    _check_tensor(x, "multiscale_features: x", ndim)
+    scales = _positive_int(scales, "multiscale_features: scales")
+    if sigma is not None:
+        _finite_nonneg(sigma, "multiscale_features: sigma")
     shape = tuple(x.shape[-ndim:])
     dims = tuple(range(-ndim, 0))
     sigma = 2.0**scales if sigma is None else sigma
@@ -345,10 +383,16 @@ def perturb_edges(
 
     Introduced in: 3.3.
     """
+    if not isinstance(adjacency, torch.Tensor):
+        raise TypeError(f"perturb_edges: adjacency must be a torch.Tensor, got {type(adjacency).__name__}")
     if adjacency.dim() != 2 or adjacency.shape[0] != adjacency.shape[1]:
-        raise ValueError(f"adjacency must be square (n, n), got {tuple(adjacency.shape)}")
+        raise ValueError(f"perturb_edges: adjacency must be square (n, n), got {tuple(adjacency.shape)}")
+    if not torch.equal(adjacency, adjacency.T) or not bool(((adjacency == 0) | (adjacency == 1)).all()):
+        raise ValueError("perturb_edges: adjacency must be a symmetric 0/1 matrix (an undirected, unweighted graph)")
     n = adjacency.shape[0]
     iu = torch.triu_indices(n, n, 1)
+    if isinstance(num_flips, bool) or not isinstance(num_flips, (int, np.integer)):
+        raise TypeError(f"perturb_edges: num_flips must be an integer, got {num_flips!r}")
     if not 0 <= num_flips <= iu.shape[1]:
         raise ValueError(f"num_flips must be in [0, {iu.shape[1]}], got {num_flips}")
     pick = torch.randperm(iu.shape[1], generator=generator)[:num_flips]

@@ -162,13 +162,33 @@ def lipschitz_estimate(f: Callable[[np.ndarray], np.ndarray], x: np.ndarray) -> 
     return float(np.max(np.abs(np.diff(fx))[keep] / dx[keep]))
 
 
-def sample_cube(n: int, d: int, seed: int | np.random.Generator = 0) -> np.ndarray:
-    """``n`` points drawn uniformly from the unit cube :math:`[0, 1]^d`; shape ``(n, d)``.
+def _check_seed(seed, what: str) -> None:
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
+        raise TypeError(f"{what}: seed must be a non-negative int or None, got {seed!r} (pass an int, not a Generator)")
 
-    Introduced in: 2.2.
+
+def _check_count(value, what: str, low: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+        raise ValueError(f"{what} must be an integer >= {low}, got {value!r}")
+    return int(value)
+
+
+def _uniform_cube(rng: np.random.Generator, n: int, d: int) -> np.ndarray:
+    return rng.uniform(size=(n, d))
+
+
+def sample_cube(n: int, d: int, seed: int | None = 0) -> np.ndarray:
+    """``n`` points :math:`x_i \\sim U([0, 1]^d)` drawn independently, from ``np.random.default_rng(seed)``.
+
+    Shapes:
+        output: ``(n, d)``.
+
+    Introduced in: 2.2, :doc:`/book/02_high_dimensions/02_2_curse_of_dimensionality`.
     """
-    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-    return rng.uniform(size=(int(n), int(d)))
+    n = _check_count(n, "sample_cube: n (number of points)")
+    d = _check_count(d, "sample_cube: d (dimension)")
+    _check_seed(seed, "sample_cube")
+    return _uniform_cube(np.random.default_rng(seed), n, d)
 
 
 class RandomSmoothFunction:
@@ -198,10 +218,15 @@ class RandomSmoothFunction:
         num_features: int = 256,
         bandwidth: float = 2 * np.pi,
         subspace_dim: int | None = None,
-        seed: int = 0,
+        seed: int | None = 0,
     ):
-        if d < 1 or (subspace_dim is not None and not 1 <= subspace_dim <= d):
-            raise ValueError(f"need d >= 1 and 1 <= subspace_dim <= d, got d={d}, subspace_dim={subspace_dim}")
+        d = _check_count(d, "RandomSmoothFunction: d (dimension)")
+        num_features = _check_count(num_features, "RandomSmoothFunction: num_features")
+        if subspace_dim is not None and not 1 <= subspace_dim <= d:
+            raise ValueError(f"RandomSmoothFunction: need 1 <= subspace_dim <= d, got d={d}, subspace_dim={subspace_dim}")
+        if not (np.isfinite(bandwidth) and bandwidth > 0):
+            raise ValueError(f"RandomSmoothFunction: bandwidth must be a finite positive number, got {bandwidth!r}")
+        _check_seed(seed, "RandomSmoothFunction")
         rng = np.random.default_rng(seed)
         self.d, self.subspace_dim = int(d), subspace_dim
         if subspace_dim is None:
@@ -248,8 +273,17 @@ def knn_regression_error(
     """
     from sklearn.neighbors import KNeighborsRegressor
 
+    d = _check_count(d, "knn_regression_error: d (dimension)")
+    n_train = _check_count(n_train, "knn_regression_error: n_train")
+    n_test = _check_count(n_test, "knn_regression_error: n_test")
+    k = _check_count(k, "knn_regression_error: k (neighbours)")
+    if k > n_train:
+        raise ValueError(f"knn_regression_error: k = {k} neighbours needs at least k training points, got n_train = {n_train}")
+    if not (np.isfinite(noise) and noise >= 0):
+        raise ValueError(f"knn_regression_error: noise must be a finite standard deviation >= 0, got {noise!r}")
+    _check_seed(seed, "knn_regression_error")
     rng = np.random.default_rng(seed)
-    x_train, x_test = sample_cube(n_train, d, rng), sample_cube(n_test, d, rng)
+    x_train, x_test = _uniform_cube(rng, n_train, d), _uniform_cube(rng, n_test, d)
     y_train = f(x_train) + noise * rng.normal(size=n_train)
     y_test = f(x_test)
     model = KNeighborsRegressor(n_neighbors=k, algorithm="brute" if d > 10 else "auto").fit(x_train, y_train)
@@ -270,13 +304,14 @@ def loglog_slope(x, y) -> float:
     return float(np.polyfit(np.log(x), np.log(y), 1)[0])
 
 
-def distance_contrast(n: int, d: int, seed: int = 0) -> float:
+def distance_contrast(n: int, d: int, seed: int | None = 0) -> float:
     """Relative contrast :math:`(D_{\\max} - D_{\\min}) / D_{\\min}` of the distances from a
     random query to ``n`` random points of :math:`[0,1]^d`. It tends to 0 as :math:`d` grows
     (distances concentrate), so "nearest" neighbours stop being near.
 
     Introduced in: 2.2.
     """
+    n = _check_count(n, "distance_contrast: n (number of points)")
     pts = sample_cube(n + 1, d, seed)
     dist = np.linalg.norm(pts[1:] - pts[0], axis=1)
     return float((dist.max() - dist.min()) / dist.min())

@@ -73,7 +73,7 @@ def test_knn_error_matches_a_direct_computation():
 
     f = L.RandomSmoothFunction(3, seed=0)
     rng = np.random.default_rng(5)
-    xtr, xte = L.sample_cube(300, 3, rng), L.sample_cube(200, 3, rng)
+    xtr, xte = rng.uniform(size=(300, 3)), rng.uniform(size=(200, 3))
     pred = KNeighborsRegressor(n_neighbors=1).fit(xtr, f(xtr)).predict(xte)
     want = np.mean((pred - f(xte)) ** 2) / np.var(f(xte))
     assert L.knn_regression_error(f, 3, 300, n_test=200, seed=5) == pytest.approx(want)

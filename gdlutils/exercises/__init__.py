@@ -15,14 +15,43 @@ Introduced in: Welcome (how to use this book).
 from __future__ import annotations
 
 import importlib
+import re
 from dataclasses import dataclass
 from typing import Any, Callable
 
-__all__ = ["check", "exercise", "ExerciseFailure", "list_exercises"]
+__all__ = ["check", "exercise", "ExerciseFailure", "UnknownExerciseError", "list_exercises"]
 
 
 class ExerciseFailure(AssertionError):
-    """Raised inside a checker with a hint for the reader (never the answer)."""
+    """Raised inside a checker with a hint for the reader (never the answer).
+
+    Introduced in: Welcome, :doc:`/book/welcome`.
+    """
+
+
+class UnknownExerciseError(ValueError, KeyError):
+    """No exercise has the id given (a ``ValueError``, and a ``KeyError`` for older code).
+
+    Introduced in: Welcome, :doc:`/book/welcome`.
+    """
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+_ID = re.compile(r"^\d+(\.\d+){1,3}$")
+
+
+def _check_id(id, what: str) -> str:
+    if not isinstance(id, str):
+        raise TypeError(
+            f"{what}: an exercise id is a string such as \"3.1.1\", got {id!r} of type {type(id).__name__}; "
+            f"write check(\"{id}\", ...) with quotes" if isinstance(id, (int, float)) else
+            f"{what}: an exercise id is a string such as \"3.1.1\", got {type(id).__name__}"
+        )
+    if not _ID.match(id):
+        raise ValueError(f"{what}: an exercise id looks like \"3.1.1\" (chapter.section.number), got {id!r}")
+    return id
 
 
 @dataclass(frozen=True)
@@ -40,7 +69,12 @@ def exercise(id: str, title: str) -> Callable:
 
     The checker raises :class:`ExerciseFailure` with a hint when the answer is wrong, and may
     return a short string to print on success.
+
+    Introduced in: Welcome, :doc:`/book/welcome`.
     """
+    _check_id(id, "exercise")
+    if not isinstance(title, str) or not title:
+        raise TypeError(f"exercise: title must be a non-empty string, got {title!r}")
 
     def register(checker: Callable[[Any], Any]) -> Callable[[Any], Any]:
         if id in _REGISTRY and _REGISTRY[id].checker is not checker:
@@ -73,7 +107,10 @@ def _load_chapter(id: str) -> None:
 
 
 def list_exercises() -> dict[str, str]:
-    """All registered exercises: ``{id: title}`` (loads every chapter's checks)."""
+    """All registered exercises: ``{id: title}`` (loads every chapter's checks).
+
+    Introduced in: Welcome, :doc:`/book/welcome`.
+    """
     import pkgutil
 
     for m in pkgutil.iter_modules(__path__):
@@ -86,12 +123,19 @@ def check(id: str, answer: Any, *, quiet: bool = False) -> bool:
     """Check a reader's answer to exercise ``id``; print the verdict and return it.
 
     Exceptions raised by the reader's own code are reported as a failure with their message,
-    not re-raised, so one wrong attempt does not stop a notebook.
+    not re-raised, so one wrong attempt does not stop a notebook. A malformed ``id`` (not a
+    string like ``"3.1.1"``) raises ``TypeError``/``ValueError``; an unknown one
+    :class:`UnknownExerciseError`.
+
+    Introduced in: Welcome, :doc:`/book/welcome`.
     """
+    _check_id(id, "check")
+    if not isinstance(quiet, bool):
+        raise TypeError(f"check: quiet must be True or False, got {quiet!r}")
     if id not in _REGISTRY:
         _load_chapter(id)
     if id not in _REGISTRY:
-        raise KeyError(f"no exercise {id!r}; known: {', '.join(sorted(list_exercises())) or 'none'}")
+        raise UnknownExerciseError(f"no exercise {id!r}; known: {', '.join(sorted(list_exercises())) or 'none'}")
     ex = _REGISTRY[id]
     try:
         message = ex.checker(answer)
