@@ -229,7 +229,12 @@ def fetch(path: str, *, download: bool | None = None, verify: bool = True, progr
         KeyError: ``path`` is not registered (the message lists what is).
         DataNotFoundError: the file is missing and could not be downloaded.
         ChecksumError: a file on disk or a download has the wrong checksum.
+        TypeError: ``path`` is not a string.
+
+    Introduced in: Welcome, :doc:`/book/welcome`.
     """
+    if not isinstance(path, str):
+        raise TypeError(f"fetch: path must be a registry key (a string such as 'meshes/spot.obj'), got {type(path).__name__}")
     if path not in REGISTRY:
         known = "\n  ".join(sorted(REGISTRY))
         raise KeyError(f"{path!r} is not a registered data file; registered files:\n  {known}")
@@ -287,6 +292,8 @@ def load_planetoid(name: str):
     """
     from torch_geometric.io import read_planetoid_data
 
+    if not isinstance(name, str):
+        raise TypeError(f"load_planetoid: name must be 'Cora' or 'CiteSeer', got {name!r}")
     key = name.lower()
     if key not in PLANETOID_NAMES:
         raise ValueError(f"unknown Planetoid graph {name!r}; expected one of {sorted(PLANETOID_NAMES.values())}")

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -45,7 +46,9 @@ __all__ = [
 
 
 def _check_n(n) -> int:
-    if int(n) != n or n < 1:
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
+        raise TypeError(f"grid size must be a positive integer, got {n!r} of type {type(n).__name__}")
+    if n < 1:
         raise ValueError(f"grid size must be a positive integer, got {n!r}")
     return int(n)
 
@@ -61,7 +64,18 @@ def shift_matrix(n: int, k: int = 1, dtype: torch.dtype = torch.float64) -> Tens
 
 def shift(x: Tensor, k: int = 1, dims: int | tuple[int, ...] = -1) -> Tensor:
     """Shift a signal on the periodic grid: :math:`x_u \\mapsto x_{u-k}` along ``dims``
-    (``k`` may be a tuple for several dimensions). Introduced in: 4.2."""
+    (``k`` may be a tuple for several dimensions).
+
+    Shapes: x: any; returns the same shape. Introduced in: 4.2, :doc:`/book/04_domains/04_2_grids`.
+    """
+    if not isinstance(x, Tensor):
+        raise TypeError(f"shift expects a torch.Tensor, got {type(x).__name__}")
+    ks = (k,) if not isinstance(k, (tuple, list)) else tuple(k)
+    ds = (dims,) if not isinstance(dims, (tuple, list)) else tuple(dims)
+    if len(ks) != len(ds) or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in ks + ds):
+        raise ValueError(f"shift: k and dims must be integers, or tuples of integers of the same length; got k={k!r}, dims={dims!r}")
+    if any(not -x.dim() <= d < x.dim() for d in ds):
+        raise ValueError(f"shift: dims {dims!r} out of range for a tensor of shape {tuple(x.shape)}")
     return torch.roll(x, shifts=k, dims=dims)
 
 
@@ -122,7 +136,9 @@ def circulant_eigenvalues(w: Tensor, n: int | None = None) -> Tensor:
 def pad_kernel(w: Tensor, n: int | tuple[int, int]) -> Tensor:
     """Zero-pad a filter to the grid size (1-D ``(m,) -> (n,)``, 2-D ``(a, b) -> (h, w)``).
     Introduced in: 4.2."""
-    size = (n,) if isinstance(n, int) else tuple(n)
+    if not isinstance(w, Tensor):
+        raise TypeError(f"pad_kernel expects a torch.Tensor filter, got {type(w).__name__}")
+    size = (_check_n(n),) if not isinstance(n, (tuple, list)) else tuple(_check_n(s) for s in n)
     if w.dim() != len(size):
         raise ValueError(f"filter of shape {tuple(w.shape)} does not match grid of size {size}")
     if any(s < k for s, k in zip(size, w.shape)):
@@ -194,7 +210,11 @@ def conv2d_matrix(w: Tensor, size: tuple[int, int]) -> Tensor:
 
     Shapes: w: ``(a, b)``; returns ``(H W, H W)``. Introduced in: 4.2.
     """
-    H, W = size
+    if not isinstance(size, (tuple, list)) or len(size) != 2:
+        raise ValueError(f"conv2d_matrix: size must be a pair (H, W), got {size!r}")
+    H, W = _check_n(size[0]), _check_n(size[1])
+    if not isinstance(w, Tensor):
+        raise TypeError(f"conv2d_matrix expects a torch.Tensor filter, got {type(w).__name__}")
     if w.dim() != 2:
         raise ValueError(f"w must be a 2-D filter, got shape {tuple(w.shape)}")
     wp = pad_kernel(w, (H, W))

@@ -350,8 +350,10 @@ def coarsen_graph(adjacency, levels: int = 1, *, num_nodes: int | None = None, s
 
     Introduced in: 3.4.
     """
-    if levels < 0:
-        raise ValueError(f"levels must be >= 0, got {levels}")
+    if isinstance(levels, bool) or not isinstance(levels, (int, np.integer)) or levels < 0:
+        raise ValueError(f"coarsen_graph: levels must be an integer >= 0, got {levels!r}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"coarsen_graph: seed must be an int, got {seed!r}")
     a = _to_scipy(adjacency, num_nodes)
     adjs, assigns, labels = [a], [], []
     for l in range(levels):
@@ -394,6 +396,10 @@ def pool_graph_signal(x: torch.Tensor, assignment, reduce: str = "mean") -> torc
 
     Introduced in: 3.4.
     """
+    if not isinstance(x, torch.Tensor) or x.dim() < 1:
+        raise TypeError(f"pool_graph_signal expects node features x as a torch.Tensor of shape (n, ...), got {type(x).__name__}")
+    if reduce not in ("mean", "sum", "max"):
+        raise ValueError(f"pool_graph_signal: reduce must be 'mean', 'sum' or 'max', got {reduce!r}")
     lab, m = _assignment_tensor(assignment, x.shape[0])
     lab = lab.to(x.device)
     shape = (m, *x.shape[1:])

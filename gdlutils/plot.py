@@ -98,6 +98,12 @@ def loglog_curves(
 
     Introduced in: 2.2.
     """
+    x = np.asarray(x, dtype=float)
+    if x.ndim != 1 or not np.all(x > 0):
+        raise ValueError(f"loglog_curves: x must be a 1-D list of positive numbers, got {x!r}")
+    for label, y in curves.items():
+        if np.shape(y) != x.shape:
+            raise ValueError(f"loglog_curves: curve {label!r} has shape {np.shape(y)}, expected {x.shape} like x")
     if ax is None:
         _, ax = plt.subplots()
     cmap = plt.get_cmap("viridis")

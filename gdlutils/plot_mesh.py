@@ -38,6 +38,28 @@ def use_plotly_in_book() -> None:
     pio.renderers.default = "gdl_book"
 
 
+def _check_mesh_values(V, F, values, what: str):
+    """Validated ``(V, F, values)``: the mesh checks of :mod:`gdlutils.mesh`, values (n,) finite."""
+    from .mesh import _as_mesh
+
+    V, F = _as_mesh(V, F)
+    if values is not None:
+        values = np.asarray(values, dtype=float)
+        if values.shape != (len(V),):
+            raise ValueError(f"{what}: values must have shape ({len(V)},) (one scalar per vertex), got {values.shape}")
+        if not np.all(np.isfinite(values)):
+            raise ValueError(f"{what}: values must be finite (found NaN or inf); mask them or replace them first")
+    return V, F, values
+
+
+def _check_panels(meshes, values, titles, what: str) -> None:
+    if not (len(meshes) == len(values) == len(titles)) or len(meshes) == 0:
+        raise ValueError(
+            f"{what}: meshes, values and titles must be non-empty lists of the same length, got "
+            f"{len(meshes)}, {len(values)} and {len(titles)}"
+        )
+
+
 def _camera(up: str) -> dict:
     if up not in ("x", "y", "z"):
         raise ValueError(f"up must be 'x', 'y' or 'z', got {up!r}")
@@ -105,6 +127,8 @@ def mesh_figure(
     """
     import plotly.graph_objects as go
 
+    _camera(up)
+    V, F, values = _check_mesh_values(V, F, values, "mesh_figure")
     fig = go.Figure(_mesh3d(np.asarray(V), np.asarray(F), values, colorscale, cmid, showscale and values is not None))
     for P, vec, color in vectors:
         fig.add_trace(_vector_lines(P, vec, vector_scale, color, color))
@@ -137,6 +161,7 @@ def mesh_grid_figure(
     """
     from plotly.subplots import make_subplots
 
+    _check_panels(meshes, values, titles, "mesh_grid_figure")
     k = len(meshes)
     cols = cols or k
     rows = (k + cols - 1) // cols
@@ -173,8 +198,8 @@ def plot_mesh(
     import matplotlib.pyplot as plt
     from mpl_toolkits.mplot3d.art3d import Poly3DCollection
 
-    V = np.asarray(V)
-    F = np.asarray(F)
+    _camera(up)
+    V, F, values = _check_mesh_values(V, F, values, "plot_mesh")
     if up == "y":  # cyclic relabelling of the axes keeps the orientation
         V = V[:, [2, 0, 1]]
     elif up == "x":
@@ -216,6 +241,7 @@ def plot_mesh_grid(meshes, values, titles, *, cols: int | None = None, cmap: str
     """
     import matplotlib.pyplot as plt
 
+    _check_panels(meshes, values, titles, "plot_mesh_grid")
     k = len(meshes)
     cols = cols or k
     rows = (k + cols - 1) // cols

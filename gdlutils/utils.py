@@ -18,7 +18,11 @@ def seed_everything(seed: int = 0) -> torch.Generator:
     """Seed Python's, NumPy's and torch's random number generators.
 
     Returns a ``torch.Generator`` seeded with ``seed`` for code that prefers an explicit one.
+
+    Introduced in: Welcome, :doc:`/book/welcome`.
     """
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise TypeError(f"seed_everything: seed must be a non-negative int, got {seed!r}")
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
@@ -27,15 +31,26 @@ def seed_everything(seed: int = 0) -> torch.Generator:
 
 
 def get_device(prefer: str | None = None) -> torch.device:
-    """The device to compute on: ``prefer`` if given, else CUDA when available, else CPU."""
+    """The device to compute on: ``prefer`` if given, else CUDA when available, else CPU.
+
+    Introduced in: Welcome, :doc:`/book/welcome`.
+    """
     if prefer is not None:
-        return torch.device(prefer)
+        try:
+            return torch.device(prefer)
+        except (RuntimeError, TypeError) as error:
+            raise ValueError(f"get_device: {prefer!r} is not a device name such as 'cpu' or 'cuda:0' ({error})") from None
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
 def reset_submodules(module: torch.nn.Module) -> None:
     """Call ``reset_parameters()`` on every submodule of ``module`` that has one (not on
-    ``module`` itself): the ``reset_parameters`` of a layer assembled from PyTorch layers."""
+    ``module`` itself): the ``reset_parameters`` of a layer assembled from PyTorch layers.
+
+    Introduced in: 5.1, :doc:`/book/05_models/05_1_cnns`.
+    """
+    if not isinstance(module, torch.nn.Module):
+        raise TypeError(f"reset_submodules expects a torch.nn.Module, got {type(module).__name__}")
     for m in module.modules():
         if m is not module and hasattr(m, "reset_parameters"):
             m.reset_parameters()
