@@ -22,7 +22,7 @@ one gives an invariant one: :class:`Blueprint` assembles the blocks, and the bui
 three different groups. :func:`equivariant_basis` computes the space of all equivariant linear
 maps between two representations, i.e. what a layer :math:`B` may be.
 
-Introduced in: 3.5 (the blueprint).
+Introduced in: 3.5, :doc:`/book/03_priors/03_5_blueprint` (the blueprint).
 """
 from __future__ import annotations
 
@@ -63,7 +63,7 @@ class CyclicConv(nn.Module):
         x: ``(B, C_in, n)`` (``ndim=1``) or ``(B, C_in, H, W)`` (``ndim=2``); output: same
         spatial size, ``C_out`` channels.
 
-    Introduced in: 3.5.
+    Introduced in: 3.5, :doc:`/book/03_priors/03_5_blueprint`.
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int = 3, *, ndim: int = 1, bias: bool = True):
@@ -108,7 +108,7 @@ class GroupConv(nn.Module):
     Shapes:
         x: ``(B, C_in, |G|)`` (order of ``group.elements()``); output: ``(B, C_out, |G|)``.
 
-    Introduced in: 3.5; on p4/p4m feature maps in 5.2.
+    Introduced in: 3.5, :doc:`/book/03_priors/03_5_blueprint`; on p4/p4m feature maps in 5.2.
     """
 
     def __init__(self, group, in_channels: int, out_channels: int, *, bias: bool = True):
@@ -159,7 +159,7 @@ class PermEquivariantLinear(nn.Module):
         x: ``(n, C_in)`` or ``(B, n, C_in)``; adjacency: ``(n, n)`` or ``(B, n, n)``; output:
         ``(..., n, C_out)``.
 
-    Introduced in: 3.5; GNN layers in 5.3, DeepSets in 5.4.
+    Introduced in: 3.5, :doc:`/book/03_priors/03_5_blueprint`; GNN layers in 5.3, DeepSets in 5.4.
     """
 
     takes_graph = True
@@ -195,7 +195,7 @@ class Pointwise(nn.Module):
     Commutes with any action that moves the points of the domain (translations, rotations of
     the grid, permutations, the regular action), because it does not look at positions.
 
-    Introduced in: 3.5.
+    Introduced in: 3.5, :doc:`/book/03_priors/03_5_blueprint`.
     """
 
     def __init__(self, fn: Callable[[torch.Tensor], torch.Tensor] = torch.relu):
@@ -217,7 +217,7 @@ class LocalPool(nn.Module):
     Shapes:
         x: ``(B, C, n)`` or ``(B, C, H, W)``; output: ``(B, C, n/s)`` or ``(B, C, H/s, W/s)``.
 
-    Introduced in: 3.5.
+    Introduced in: 3.5, :doc:`/book/03_priors/03_5_blueprint`.
     """
 
     def __init__(self, factor: int = 2, *, ndim: int = 1, reduce: str = "mean"):
@@ -243,7 +243,7 @@ class GlobalPool(nn.Module):
     Shapes:
         x: ``(..., C, *domain)`` with ``dims`` the domain dims; output: the rest.
 
-    Introduced in: 3.5.
+    Introduced in: 3.5, :doc:`/book/03_priors/03_5_blueprint`.
     """
 
     def __init__(self, dims: Sequence[int] = (-1,), reduce: str = "mean"):
@@ -272,7 +272,7 @@ class Blueprint(nn.Module):
     adjacency). ``readout`` is the invariant pooling :math:`A`; ``head`` an optional MLP applied
     to the pooled, invariant features (anything after :math:`A` keeps the invariance).
 
-    Introduced in: 3.5.
+    Introduced in: 3.5, :doc:`/book/03_priors/03_5_blueprint`.
     """
 
     def __init__(self, blocks: Sequence[nn.Module], readout: nn.Module, head: nn.Module | None = None):
@@ -318,7 +318,7 @@ def grid_blueprint(
     Shapes:
         x: ``(B, in_channels, n)`` or ``(B, in_channels, H, W)``; output ``(B, out_channels)``.
 
-    Introduced in: 3.5.
+    Introduced in: 3.5, :doc:`/book/03_priors/03_5_blueprint`.
     """
     blocks: list[nn.Module] = []
     c = in_channels
@@ -348,7 +348,7 @@ def set_blueprint(
         X: ``(n, in_features)`` or ``(B, n, in_features)``; output ``(out_features,)`` or
         ``(B, out_features)``.
 
-    Introduced in: 3.5.
+    Introduced in: 3.5, :doc:`/book/03_priors/03_5_blueprint`.
     """
     blocks: list[nn.Module] = []
     c = in_features
@@ -371,7 +371,7 @@ def group_blueprint(
     Shapes:
         x: ``(B, in_channels, |G|)``; output ``(B, out_channels)``.
 
-    Introduced in: 3.5.
+    Introduced in: 3.5, :doc:`/book/03_priors/03_5_blueprint`.
     """
     blocks: list[nn.Module] = []
     c = in_channels
@@ -403,7 +403,7 @@ def equivariant_basis(
         ``rho_in(g)``: ``(d_in, d_in)``; ``rho_out(g)``: ``(d_out, d_out)``; output:
         ``(k, d_out, d_in)``, an orthonormal basis (Frobenius inner product).
 
-    Introduced in: 3.5.
+    Introduced in: 3.5, :doc:`/book/03_priors/03_5_blueprint`.
     """
     rho_out = rho_in if rho_out is None else rho_out
     gens = list(group.elements() if generators is None else generators)

@@ -12,7 +12,7 @@ checksum check) when it is missing. Set ``GDL_OFFLINE=1`` to forbid downloads: a
 then raises :class:`DataNotFoundError`, whose message names the file, where it was looked for
 and where to get it.
 
-Introduced in: Welcome (how to use this book); used from chapter 4 on.
+Introduced in: Welcome, :doc:`/book/welcome` (how to use this book); used from chapter 4 on.
 """
 from __future__ import annotations
 
@@ -40,16 +40,25 @@ __all__ = [
 
 
 class DataNotFoundError(FileNotFoundError):
-    """A registered data file is missing and could not be downloaded."""
+    """A registered data file is missing and could not be downloaded.
+
+    Introduced in: Welcome, :doc:`/book/welcome`.
+    """
 
 
 class ChecksumError(OSError):
-    """A data file's SHA-256 checksum differs from the registered one."""
+    """A data file's SHA-256 checksum differs from the registered one.
+
+    Introduced in: Welcome, :doc:`/book/welcome`.
+    """
 
 
 @dataclass(frozen=True)
 class DataFile:
-    """One registered file: its path below :func:`data_home`, origin and checksum."""
+    """One registered file: its path below :func:`data_home`, origin and checksum.
+
+    Introduced in: Welcome, :doc:`/book/welcome`.
+    """
 
     path: str
     url: str
@@ -157,20 +166,29 @@ def _user_cache_dir() -> Path:
 
 
 def data_home() -> Path:
-    """The folder data files are read from: ``$GDL_DATA`` or the user cache folder."""
+    """The folder data files are read from: ``$GDL_DATA`` or the user cache folder.
+
+    Introduced in: Welcome, :doc:`/book/welcome`.
+    """
     env = os.environ.get("GDL_DATA")
     return Path(env).expanduser().resolve() if env else _user_cache_dir()
 
 
 def cache_home() -> Path:
     """A writable folder for derived files (processed data sets, downloads when
-    :func:`data_home` is read-only). ``$GDL_CACHE`` overrides the user cache folder."""
+    :func:`data_home` is read-only). ``$GDL_CACHE`` overrides the user cache folder.
+
+    Introduced in: Welcome, :doc:`/book/welcome`.
+    """
     env = os.environ.get("GDL_CACHE")
     return Path(env).expanduser().resolve() if env else _user_cache_dir()
 
 
 def sha256sum(path: str | os.PathLike) -> str:
-    """SHA-256 hex digest of a file, read in 1 MiB blocks."""
+    """SHA-256 hex digest of a file, read in 1 MiB blocks.
+
+    Introduced in: Welcome, :doc:`/book/welcome`.
+    """
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
@@ -288,7 +306,7 @@ def load_planetoid(name: str):
         torch_geometric.data.Data: ``x`` (N × F, float), ``edge_index`` (2 × E),
         ``y`` (N,), boolean ``train_mask``, ``val_mask``, ``test_mask``.
 
-    Introduced in: 4.1 and 5.3 (node classification).
+    Introduced in: 4.1, :doc:`/book/04_domains/04_1_graphs_and_sets` and 5.3 (node classification).
     """
     from torch_geometric.io import read_planetoid_data
 

@@ -18,7 +18,7 @@ frequencies is a complete change); the local, multiscale :func:`multiscale_featu
 Coordinates are in samples (pixels), on the periodic grid, so :math:`\\tau` is in pixels and
 :math:`\\nabla \\tau` is dimensionless.
 
-Introduced in: 3.3 (deformation stability).
+Introduced in: 3.3, :doc:`/book/03_priors/03_3_deformation_stability` (deformation stability).
 """
 from __future__ import annotations
 
@@ -101,7 +101,7 @@ def smooth_displacement(
         output: ``(n,)`` for ``shape = n``; ``(2, H, W)`` for ``shape = (H, W)``
         (the two components :math:`(\\tau_y, \\tau_x)`, in pixels).
 
-    Introduced in: 3.3.
+    Introduced in: 3.3, :doc:`/book/03_priors/03_3_deformation_stability`.
     """
     shape = _grid_shape(shape)
     size = _finite_nonneg(size, "smooth_displacement: size (the deformation size c(tau))")
@@ -135,7 +135,7 @@ def deformation_size(tau: torch.Tensor) -> float:
     Shapes:
         tau: ``(n,)`` or ``(2, H, W)``.
 
-    Introduced in: 3.3.
+    Introduced in: 3.3, :doc:`/book/03_priors/03_3_deformation_stability`.
     """
     _check_tensor(tau, "deformation_size: tau")
     if tau.dim() == 1:
@@ -166,7 +166,7 @@ def warp_signal(x: torch.Tensor, tau: torch.Tensor, interpolation: str = "fourie
     Shapes:
         x: ``(..., n)``; tau: ``(n,)`` (in samples); output: ``(..., n)``.
 
-    Introduced in: 3.3.
+    Introduced in: 3.3, :doc:`/book/03_priors/03_3_deformation_stability`.
     """
     _check_tensor(x, "warp_signal: x")
     _check_tensor(tau, "warp_signal: tau")
@@ -197,7 +197,7 @@ def warp_image(x: torch.Tensor, tau: torch.Tensor, interpolation: str = "fourier
         x: ``(..., H, W)``; tau: ``(2, H, W)`` (:math:`\\tau_y, \\tau_x` in pixels); output:
         ``(..., H, W)``.
 
-    Introduced in: 3.3.
+    Introduced in: 3.3, :doc:`/book/03_priors/03_3_deformation_stability`.
     """
     _check_tensor(x, "warp_image: x (shape (..., H, W))", 2)
     _check_tensor(tau, "warp_image: tau")
@@ -243,7 +243,7 @@ def random_warp(
         x: ``(..., n)`` or ``(..., H, W)``; outputs: ``x_tau`` like ``x``; ``tau`` ``(n,)`` or
         ``(2, H, W)``.
 
-    Introduced in: 3.3.
+    Introduced in: 3.3, :doc:`/book/03_priors/03_3_deformation_stability`.
     """
     _check_tensor(x, "random_warp: x")
     if ndim == 2 and x.dim() < 2:
@@ -267,7 +267,7 @@ def fourier_modulus(x: torch.Tensor, ndim: int = 1) -> torch.Tensor:
     Shapes:
         x: ``(..., n)`` or ``(..., H, W)``; output: same shape.
 
-    Introduced in: 3.3.
+    Introduced in: 3.3, :doc:`/book/03_priors/03_3_deformation_stability`.
     """
     if ndim not in (1, 2):
         raise ValueError(f"fourier_modulus: ndim must be 1 or 2, got {ndim!r}")
@@ -284,7 +284,7 @@ def gaussian_lowpass(shape: int | tuple[int, int], sigma: float) -> torch.Tensor
     Shapes:
         output: ``(n,)`` or ``(H, W)`` real.
 
-    Introduced in: 3.3.
+    Introduced in: 3.3, :doc:`/book/03_priors/03_3_deformation_stability`.
     """
     shape = _grid_shape(shape)
     sigma = _finite_nonneg(sigma, "gaussian_lowpass: sigma")
@@ -304,7 +304,7 @@ def gabor_filters(shape: int | tuple[int, int], scales: int, orientations: int =
     Shapes:
         output: ``(J, n)`` in 1-D, ``(J * L, H, W)`` in 2-D.
 
-    Introduced in: 3.3.
+    Introduced in: 3.3, :doc:`/book/03_priors/03_3_deformation_stability`.
     """
     shape = _grid_shape(shape)
     scales = _positive_int(scales, "gabor_filters: scales")
@@ -351,7 +351,7 @@ def multiscale_features(x: torch.Tensor, scales: int = 4, *, ndim: int = 1, sigm
         x: ``(..., n)`` (``ndim=1``) or ``(..., H, W)`` (``ndim=2``); output:
         ``(..., 1 + J, n)`` or ``(..., 1 + J*L, H, W)``.
 
-    Introduced in: 3.3.
+    Introduced in: 3.3, :doc:`/book/03_priors/03_3_deformation_stability`.
     """
     if ndim not in (1, 2):
         raise ValueError(f"multiscale_features: ndim must be 1 or 2, got {ndim!r}")
@@ -381,7 +381,7 @@ def perturb_edges(
     Shapes:
         adjacency: ``(n, n)`` symmetric 0/1; output: ``(n, n)``.
 
-    Introduced in: 3.3.
+    Introduced in: 3.3, :doc:`/book/03_priors/03_3_deformation_stability`.
     """
     if not isinstance(adjacency, torch.Tensor):
         raise TypeError(f"perturb_edges: adjacency must be a torch.Tensor, got {type(adjacency).__name__}")

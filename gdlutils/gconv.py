@@ -36,7 +36,7 @@ The action of a group element on group feature maps is :func:`act_on_group_map`:
 
 i.e. transform every image spatially by :math:`g` **and** permute the :math:`H` axis.
 
-Introduced in: 5.2 (group-equivariant CNNs).
+Introduced in: 5.2, :doc:`/book/05_models/05_2_group_cnns` (group-equivariant CNNs).
 """
 from __future__ import annotations
 
@@ -92,7 +92,7 @@ def _check_group(group: GroupLike) -> str:
 def group_order(group: GroupLike) -> int:
     """:math:`|H|`, the number of point-group elements: 4 for ``"p4"``, 8 for ``"p4m"``.
 
-    Introduced in: 5.2.
+    Introduced in: 5.2, :doc:`/book/05_models/05_2_group_cnns`.
     """
     return GROUPS[_check_group(group)]
 
@@ -103,7 +103,7 @@ def point_group_elements(group: GroupLike) -> list[tuple[int, int]]:
     ``"p4"``: ``[(0, 0), (1, 0), (2, 0), (3, 0)]``; ``"p4m"``: these followed by
     ``[(0, 1), ..., (3, 1)]`` (the order of :meth:`gdlutils.groups.DihedralGroup.elements`).
 
-    Introduced in: 5.2.
+    Introduced in: 5.2, :doc:`/book/05_models/05_2_group_cnns`.
     """
     return _D4.elements()[: group_order(group)]
 
@@ -150,7 +150,7 @@ def act_on_group_map(g, y: torch.Tensor, group: GroupLike = "p4") -> torch.Tenso
     Shapes:
         y: ``(..., |H|, N, N)`` with ``|H| = 4`` (p4) or 8 (p4m); output: same shape.
 
-    Introduced in: 5.2.
+    Introduced in: 5.2, :doc:`/book/05_models/05_2_group_cnns`.
     """
     group = _check_group(group)
     _check_group_map(y, group, "act_on_group_map")
@@ -176,7 +176,7 @@ def lifting_filter_bank(weight: torch.Tensor, group: GroupLike = "p4") -> torch.
     Shapes:
         weight: ``(C_out, C_in, k, k)``; output: ``(C_out, |H|, C_in, k, k)``.
 
-    Introduced in: 5.2.
+    Introduced in: 5.2, :doc:`/book/05_models/05_2_group_cnns`.
     """
     group = _check_group(group)
     if not isinstance(weight, torch.Tensor) or weight.dim() != 4 or weight.shape[-1] != weight.shape[-2]:
@@ -194,7 +194,7 @@ def group_filter_bank(weight: torch.Tensor, group: GroupLike = "p4") -> torch.Te
     Shapes:
         weight: ``(C_out, C_in, |H|, k, k)``; output: ``(C_out, |H|, C_in, |H|, k, k)``.
 
-    Introduced in: 5.2.
+    Introduced in: 5.2, :doc:`/book/05_models/05_2_group_cnns`.
     """
     group = _check_group(group)
     n = group_order(group)
@@ -312,7 +312,7 @@ class LiftingConv2d(_GConvBase):
         input: ``(B, C_in, N, N)``; output: ``(B, C_out, |H|, N', N')`` with
         ``N' = (N + 2 padding - k) // stride + 1``.
 
-    Introduced in: 5.2.
+    Introduced in: 5.2, :doc:`/book/05_models/05_2_group_cnns`.
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int = 3, group: GroupLike = "p4",
@@ -344,7 +344,7 @@ class GroupConv2d(_GConvBase):
     Shapes:
         input: ``(B, C_in, |H|, N, N)``; output: ``(B, C_out, |H|, N', N')``.
 
-    Introduced in: 5.2.
+    Introduced in: 5.2, :doc:`/book/05_models/05_2_group_cnns`.
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int = 3, group: GroupLike = "p4",
@@ -373,7 +373,7 @@ class GroupPool(nn.Module):
     Shapes:
         input: ``(B, C, |H|, N, N)``; output: ``(B, C, N, N)``.
 
-    Introduced in: 5.2.
+    Introduced in: 5.2, :doc:`/book/05_models/05_2_group_cnns`.
     """
 
     def __init__(self, reduce: str = "max", group: GroupLike | None = None):
@@ -405,7 +405,7 @@ class GroupSpatialPool2d(nn.Module):
     Shapes:
         input: ``(B, C, |H|, N, N)`` with ``N % kernel_size == 0``; output: ``(B, C, |H|, N / k, N / k)``.
 
-    Introduced in: 5.2.
+    Introduced in: 5.2, :doc:`/book/05_models/05_2_group_cnns`.
     """
 
     def __init__(self, kernel_size: int = 2, reduce: str = "max"):
@@ -447,7 +447,7 @@ class GroupBatchNorm(nn.BatchNorm3d):
     Shapes:
         input: ``(B, C, |H|, N, N)``; output: same.
 
-    Introduced in: 5.2.
+    Introduced in: 5.2, :doc:`/book/05_models/05_2_group_cnns`.
     """
 
     def __init__(self, num_channels: int, group: GroupLike = "p4", eps: float = 1e-5, momentum: float = 0.1,

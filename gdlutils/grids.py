@@ -17,7 +17,7 @@ which is the convolution theorem :math:`\\widehat{x\\star w} = \\hat x \\odot \\
 In 2-D (the torus :math:`\\mathbb{Z}_h \\times \\mathbb{Z}_w`) the same holds with two shifts
 and doubly block-circulant matrices.
 
-Introduced in: 4.2 (grids and Euclidean spaces).
+Introduced in: 4.2, :doc:`/book/04_domains/04_2_grids` (grids and Euclidean spaces).
 """
 from __future__ import annotations
 
@@ -56,7 +56,7 @@ def _check_n(n) -> int:
 def shift_matrix(n: int, k: int = 1, dtype: torch.dtype = torch.float64) -> Tensor:
     """The cyclic shift by ``k`` steps: :math:`(S^k x)_u = x_{(u-k) \\bmod n}` (``torch.roll(x, k)``).
 
-    Shapes: returns ``(n, n)``. Introduced in: 4.2.
+    Shapes: returns ``(n, n)``. Introduced in: 4.2, :doc:`/book/04_domains/04_2_grids`.
     """
     n = _check_n(n)
     return torch.roll(torch.eye(n, dtype=dtype), int(k), dims=0)
@@ -85,7 +85,7 @@ def circulant(w: Tensor, n: int | None = None) -> Tensor:
 
     A filter shorter than ``n`` is zero-padded (:func:`pad_kernel`).
 
-    Shapes: w: ``(m,)``, m <= n; returns ``(n, n)``. Introduced in: 4.2.
+    Shapes: w: ``(m,)``, m <= n; returns ``(n, n)``. Introduced in: 4.2, :doc:`/book/04_domains/04_2_grids`.
     """
     w = torch.as_tensor(w)
     if w.dim() != 1:
@@ -98,14 +98,23 @@ def circulant(w: Tensor, n: int | None = None) -> Tensor:
 
 def is_circulant(M: Tensor, atol: float = 1e-10) -> bool:
     """Whether a square matrix is circulant: :math:`M_{uv}` depends only on :math:`(u-v) \\bmod n`.
-    Introduced in: 4.2."""
+
+    Shapes:
+        M: ``(n, n)``.
+
+    Introduced in: 4.2, :doc:`/book/04_domains/04_2_grids`."""
     if M.dim() != 2 or M.size(0) != M.size(1):
         raise ValueError(f"M must be square, got {tuple(M.shape)}")
     return bool(torch.allclose(M, circulant(M[:, 0]), atol=atol, rtol=0))
 
 
 def commutator_norm(A: Tensor, B: Tensor) -> float:
-    """:math:`\\lVert AB - BA\\rVert_F`: zero iff the two matrices commute. Introduced in: 4.2."""
+    """:math:`\\lVert AB - BA\\rVert_F`: zero iff the two matrices commute.
+
+    Shapes:
+        A, B: ``(n, n)``.
+
+    Introduced in: 4.2, :doc:`/book/04_domains/04_2_grids`."""
     if A.shape != B.shape or A.dim() != 2:
         raise ValueError(f"A and B must be square matrices of the same shape, got {tuple(A.shape)}, {tuple(B.shape)}")
     return float(torch.linalg.matrix_norm(A @ B - B @ A))
@@ -116,7 +125,7 @@ def fourier_basis(n: int) -> Tensor:
     is the complex exponential of frequency ``k``). :math:`\\Phi^* x` equals
     ``torch.fft.fft(x, norm="ortho")``; every circulant is :math:`\\Phi\\,\\mathrm{diag}\\,\\Phi^*`.
 
-    Shapes: returns ``(n, n)`` complex128. Introduced in: 4.2.
+    Shapes: returns ``(n, n)`` complex128. Introduced in: 4.2, :doc:`/book/04_domains/04_2_grids`.
     """
     n = _check_n(n)
     k = torch.arange(n, dtype=torch.float64)
@@ -127,7 +136,7 @@ def circulant_eigenvalues(w: Tensor, n: int | None = None) -> Tensor:
     """Eigenvalues of :math:`C(w)` in the order of the columns of :func:`fourier_basis`:
     :math:`\\lambda_k = \\sum_u w_u e^{-2\\pi i uk/n} = \\mathrm{fft}(w)_k`.
 
-    Shapes: w: ``(m,)``; returns ``(n,)`` complex. Introduced in: 4.2.
+    Shapes: w: ``(m,)``; returns ``(n,)`` complex. Introduced in: 4.2, :doc:`/book/04_domains/04_2_grids`.
     """
     w = torch.as_tensor(w)
     return torch.fft.fft(pad_kernel(w, n if n is not None else w.numel()))
@@ -135,7 +144,11 @@ def circulant_eigenvalues(w: Tensor, n: int | None = None) -> Tensor:
 
 def pad_kernel(w: Tensor, n: int | tuple[int, int]) -> Tensor:
     """Zero-pad a filter to the grid size (1-D ``(m,) -> (n,)``, 2-D ``(a, b) -> (h, w)``).
-    Introduced in: 4.2."""
+
+    Shapes:
+        w: ``(m,)`` or ``(a, b)``; output: ``(n,)`` or ``(h, w)``.
+
+    Introduced in: 4.2, :doc:`/book/04_domains/04_2_grids`."""
     if not isinstance(w, Tensor):
         raise TypeError(f"pad_kernel expects a torch.Tensor filter, got {type(w).__name__}")
     size = (_check_n(n),) if not isinstance(n, (tuple, list)) else tuple(_check_n(s) for s in n)
@@ -163,7 +176,7 @@ def conv1d_sliding(x: Tensor, w: Tensor) -> Tensor:
     """Circular convolution by sliding the filter: :math:`y_u = \\sum_{v<m} w_v x_{u-v}`, one
     shifted copy of ``x`` per filter tap (cost :math:`O(nm)`).
 
-    Shapes: x: ``(..., n)``; w: ``(m,)``; returns ``(..., n)``. Introduced in: 4.2.
+    Shapes: x: ``(..., n)``; w: ``(m,)``; returns ``(..., n)``. Introduced in: 4.2, :doc:`/book/04_domains/04_2_grids`.
     """
     _check_signal(x, w, 1)
     return sum(w[v] * torch.roll(x, v, dims=-1) for v in range(w.numel()))
@@ -172,7 +185,7 @@ def conv1d_sliding(x: Tensor, w: Tensor) -> Tensor:
 def conv1d_circulant(x: Tensor, w: Tensor) -> Tensor:
     """Circular convolution as a matrix product :math:`y = C(w)\\,x` (cost :math:`O(n^2)`).
 
-    Shapes: x: ``(..., n)``; w: ``(m,)``; returns ``(..., n)``. Introduced in: 4.2.
+    Shapes: x: ``(..., n)``; w: ``(m,)``; returns ``(..., n)``. Introduced in: 4.2, :doc:`/book/04_domains/04_2_grids`.
     """
     _check_signal(x, w, 1)
     C = circulant(w.to(x.dtype), x.size(-1))
@@ -184,7 +197,7 @@ def conv1d_fft(x: Tensor, w: Tensor) -> Tensor:
     \\odot \\mathrm{fft}(w))` (cost :math:`O(n \\log n)`).
 
     Shapes: x: ``(..., n)``; w: ``(m,)``; returns ``(..., n)`` (real if both inputs are).
-    Introduced in: 4.2.
+    Introduced in: 4.2, :doc:`/book/04_domains/04_2_grids`.
     """
     _check_signal(x, w, 1)
     n = x.size(-1)
@@ -195,7 +208,7 @@ def conv1d_fft(x: Tensor, w: Tensor) -> Tensor:
 def conv2d_sliding(x: Tensor, w: Tensor) -> Tensor:
     """2-D circular convolution on the torus: :math:`y_{ij} = \\sum_{a,b} w_{ab}\\, x_{i-a,\\,j-b}`.
 
-    Shapes: x: ``(..., H, W)``; w: ``(a, b)``; returns ``(..., H, W)``. Introduced in: 4.2.
+    Shapes: x: ``(..., H, W)``; w: ``(a, b)``; returns ``(..., H, W)``. Introduced in: 4.2, :doc:`/book/04_domains/04_2_grids`.
     """
     _check_signal(x, w, 2)
     return sum(
@@ -208,7 +221,7 @@ def conv2d_matrix(w: Tensor, size: tuple[int, int]) -> Tensor:
     for :func:`conv2d_sliding` (row-major ``vec``): a circulant of circulant blocks, i.e.
     :math:`M = \\sum_{a,b} w_{ab}\\, S_H^a \\otimes S_W^b`.
 
-    Shapes: w: ``(a, b)``; returns ``(H W, H W)``. Introduced in: 4.2.
+    Shapes: w: ``(a, b)``; returns ``(H W, H W)``. Introduced in: 4.2, :doc:`/book/04_domains/04_2_grids`.
     """
     if not isinstance(size, (tuple, list)) or len(size) != 2:
         raise ValueError(f"conv2d_matrix: size must be a pair (H, W), got {size!r}")
@@ -227,7 +240,7 @@ def conv2d_matrix(w: Tensor, size: tuple[int, int]) -> Tensor:
 def conv2d_fft(x: Tensor, w: Tensor) -> Tensor:
     """2-D circular convolution by the 2-D FFT: :math:`y = \\mathrm{ifft2}(\\mathrm{fft2}(x)\\odot\\mathrm{fft2}(w))`.
 
-    Shapes: x: ``(..., H, W)``; w: ``(a, b)``; returns ``(..., H, W)``. Introduced in: 4.2.
+    Shapes: x: ``(..., H, W)``; w: ``(a, b)``; returns ``(..., H, W)``. Introduced in: 4.2, :doc:`/book/04_domains/04_2_grids`.
     """
     _check_signal(x, w, 2)
     wp = pad_kernel(w.to(x.dtype), tuple(x.shape[-2:]))

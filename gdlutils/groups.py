@@ -25,7 +25,7 @@ What is here:
 - the numerical symmetry checks :func:`check_equivariance`, :func:`check_invariance`, with
   their :class:`SymmetryReport` and :class:`EquivarianceError`.
 
-Introduced in: 3.1 (symmetries, representations and invariance); used in every chapter after.
+Introduced in: 3.1, :doc:`/book/03_priors/03_1_symmetries` (symmetries, representations and invariance); used in every chapter after.
 """
 from __future__ import annotations
 
@@ -124,7 +124,7 @@ class CyclicGroup(_FiniteGroup):
     Acts on signals on the cyclic grid :math:`\\mathbb{Z}_n` by circular shifts along ``dim``
     (:meth:`shift`): :math:`(\\rho(g)x)_u = x_{u-g}`.
 
-    Introduced in: 3.1; the grid of 4.2 is its homogeneous space.
+    Introduced in: 3.1, :doc:`/book/03_priors/03_1_symmetries`; the grid of 4.2 is its homogeneous space.
     """
 
     def order(self) -> int:
@@ -173,7 +173,7 @@ class DihedralGroup(_FiniteGroup):
     :math:`D_4` is the symmetry group of the square (pixel grid): it acts on images by
     :func:`act_on_image`; :math:`C_4 \\subset D_4` is the subgroup ``m = 0``.
 
-    Introduced in: 3.1; the point group of p4m in 5.2.
+    Introduced in: 3.1, :doc:`/book/03_priors/03_1_symmetries`; the point group of p4m in 5.2.
     """
 
     def order(self) -> int:
@@ -268,7 +268,10 @@ class SymmetricGroup(_PermutationArithmetic):
 
     ``elements()`` lists all :math:`n!` permutations (refused for ``n > 8``: use ``sample``).
 
-    Introduced in: 3.1; graphs and sets in 3.2 and 4.1.
+    Shapes:
+        an element ``perm``: ``(n,)`` long; node features ``(n, ...)``; adjacency ``(n, n)``.
+
+    Introduced in: 3.1, :doc:`/book/03_priors/03_1_symmetries`; graphs and sets in 3.2 and 4.1.
     """
 
     def order(self) -> int:
@@ -343,7 +346,10 @@ class PermutationGroup(_PermutationArithmetic):
     :meth:`SymmetricGroup.permute_adjacency`. Typical use: the automorphism group of a graph
     (:func:`automorphism_group`).
 
-    Introduced in: 3.2.
+    Shapes:
+        an element: ``(num_nodes,)`` long.
+
+    Introduced in: 3.2, :doc:`/book/03_priors/03_2_isomorphisms`.
     """
 
     def __init__(self, elements: Sequence[torch.Tensor], num_nodes: int | None = None):
@@ -390,7 +396,7 @@ def automorphism_group(adjacency) -> PermutationGroup:
     Shapes:
         adjacency: ``(n, n)`` symmetric (tensor or array).
 
-    Introduced in: 3.2.
+    Introduced in: 3.2, :doc:`/book/03_priors/03_2_isomorphisms`.
     """
     import networkx as nx
 
@@ -415,7 +421,10 @@ class TranslationGroup2D(_FiniteGroup):
 
     Elements are pairs ``(dy, dx)``; the action is :func:`translate_image`.
 
-    Introduced in: 3.1.
+    Shapes:
+        ``act(g, x)``: x ``(..., H, W)`` -> same.
+
+    Introduced in: 3.1, :doc:`/book/03_priors/03_1_symmetries`.
     """
 
     _params = ("height", "width")
@@ -535,7 +544,10 @@ class P4Group(_FiniteGroup):
     With ``mirror=True`` this is p4m: elements ``(r, m, dy, dx)`` with :math:`\\rho(g) x =
     T_t R^r F^m x` (:func:`act_on_image` for the point part), and :math:`F(d_y, d_x) = (d_y, -d_x)`.
 
-    Introduced in: 3.1; group convolutions in 5.2.
+    Shapes:
+        ``act(g, x)``: x ``(..., N, N)`` -> same.
+
+    Introduced in: 3.1, :doc:`/book/03_priors/03_1_symmetries`; group convolutions in 5.2.
     """
 
     def __init__(self, size: int, mirror: bool = False):
@@ -622,7 +634,10 @@ class SO2:
     uniform in :math:`[0, 2\\pi)`, the Haar measure). Acts on points by :meth:`act`
     (:math:`x \\mapsto R x`, on rows of an ``(N, 2)`` array).
 
-    Introduced in: 3.1; rotation-equivariant models in 5.2 and 5.3.
+    Shapes:
+        ``matrix(theta)``: ``(..., 2, 2)``; ``sample(num)``: ``(num, 2, 2)``; ``act(g, x)``: x ``(..., N, 2)``.
+
+    Introduced in: 3.1, :doc:`/book/03_priors/03_1_symmetries`; rotation-equivariant models in 5.2 and 5.3.
     """
 
     dim = 2
@@ -669,7 +684,10 @@ class SO3(SO2):
     4-vectors are uniform on :math:`S^3`, the double cover of :math:`SO(3)`), converted by
     :func:`quaternion_to_matrix`.
 
-    Introduced in: 3.1; point clouds and molecules in 5.3.
+    Shapes:
+        ``matrix(axis_angle)``: ``(..., 3)`` -> ``(..., 3, 3)``; ``sample(num)``: ``(num, 3, 3)``.
+
+    Introduced in: 3.1, :doc:`/book/03_priors/03_1_symmetries`; point clouds and molecules in 5.3.
     """
 
     dim = 3
@@ -724,7 +742,7 @@ def quaternion_to_matrix(q: torch.Tensor) -> torch.Tensor:
     Shapes:
         q: ``(..., 4)`` (normalised here); output: ``(..., 3, 3)``.
 
-    Introduced in: 3.1.
+    Introduced in: 3.1, :doc:`/book/03_priors/03_1_symmetries`.
     """
     if q.shape[-1] != 4:
         raise ValueError(f"quaternion_to_matrix expects (..., 4), got {tuple(q.shape)}")
@@ -765,7 +783,7 @@ def rotate_image(g: int, x: torch.Tensor) -> torch.Tensor:
     Shapes:
         x: ``(..., H, W)`` (any leading batch/channel dims); output: ``(..., W, H)``.
 
-    Introduced in: 3.1; p4 convolutions in 5.2.
+    Introduced in: 3.1, :doc:`/book/03_priors/03_1_symmetries`; p4 convolutions in 5.2.
     """
     _check_image(x, "rotate_image")
     if int(g) != g:
@@ -783,7 +801,7 @@ def act_on_image(g: tuple[int, int], x: torch.Tensor) -> torch.Tensor:
     Shapes:
         x: ``(..., H, W)``; output: ``(..., W, H)`` (H == W for the result to be comparable).
 
-    Introduced in: 3.1; p4m convolutions in 5.2.
+    Introduced in: 3.1, :doc:`/book/03_priors/03_1_symmetries`; p4m convolutions in 5.2.
     """
     _check_image(x, "act_on_image")
     r, m = _d_element(g, 4, "act_on_image")
@@ -800,7 +818,7 @@ def translate_image(g: tuple[int, int], x: torch.Tensor) -> torch.Tensor:
     Shapes:
         x: ``(..., H, W)``; output: same shape.
 
-    Introduced in: 3.1; convolutions in 4.2 and 5.1.
+    Introduced in: 3.1, :doc:`/book/03_priors/03_1_symmetries`; convolutions in 4.2 and 5.1.
     """
     _check_image(x, "translate_image")
     try:
@@ -815,7 +833,7 @@ def rotate_points(g: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     Shapes:
         g: ``(d, d)``; x: ``(..., N, d)``; output: ``(..., N, d)`` (computed as ``x @ g.T``).
 
-    Introduced in: 3.1.
+    Introduced in: 3.1, :doc:`/book/03_priors/03_1_symmetries`.
     """
     if not isinstance(x, torch.Tensor) or x.dim() < 1 or x.shape[-1] != g.shape[-1]:
         shape = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
@@ -910,7 +928,10 @@ def _key(g):
     return g
 
 def element_index(group) -> dict:
-    """Map from (a hashable key of) each element to its position in ``group.elements()``."""
+    """Map from (a hashable key of) each element to its position in ``group.elements()``.
+
+    Introduced in: 3.1, :doc:`/book/03_priors/03_1_symmetries`.
+    """
     return {_key(g): i for i, g in enumerate(group.elements())}
 
 def cayley_table(group) -> np.ndarray:
@@ -922,7 +943,7 @@ def cayley_table(group) -> np.ndarray:
     Shapes:
         output: ``(|G|, |G|)`` integer array.
 
-    Introduced in: 3.1.
+    Introduced in: 3.1, :doc:`/book/03_priors/03_1_symmetries`.
     """
     elems = group.elements()
     index = element_index(group)
@@ -942,7 +963,7 @@ def check_group_axioms(group) -> dict[str, bool]:
     (all ``True`` for a group). Associativity is checked on all :math:`|G|^3` triples via the
     Cayley table, so keep :math:`|G|` below a few hundred.
 
-    Introduced in: 3.1.
+    Introduced in: 3.1, :doc:`/book/03_priors/03_1_symmetries`.
     """
     try:
         table = cayley_table(group)
@@ -972,7 +993,7 @@ def regular_representation(group) -> Callable[[Any], torch.Tensor]:
     Shapes:
         output of ``rho(g)``: ``(|G|, |G|)`` float64.
 
-    Introduced in: 3.1; group convolutions (5.2) act this way on feature maps over the group.
+    Introduced in: 3.1, :doc:`/book/03_priors/03_1_symmetries`; group convolutions (5.2) act this way on feature maps over the group.
     """
     elems = group.elements()
     index = element_index(group)
@@ -1046,7 +1067,10 @@ def check_homomorphism(
     :math:`\\rho(e) = I`. With ``samples`` only that many random pairs are tested (continuous
     groups). Raises :class:`EquivarianceError` with a report when an error exceeds ``atol``.
 
-    Introduced in: 3.1.
+    Shapes:
+        ``rho(g)``: ``(d, d)`` for every element ``g``.
+
+    Introduced in: 3.1, :doc:`/book/03_priors/03_1_symmetries`.
     """
     gs = group_elements(group, samples, seed)
     hs = group_elements(group, samples, seed + 1)
@@ -1072,7 +1096,7 @@ def cyclic_irrep(n: int, k: int) -> Callable[[int], torch.Tensor]:
     Shapes:
         output of ``chi(g)``: ``(1, 1)`` complex128.
 
-    Introduced in: 3.1; the Fourier basis of 4.2.
+    Introduced in: 3.1, :doc:`/book/03_priors/03_1_symmetries`; the Fourier basis of 4.2.
     """
     if int(n) != n or n < 1 or int(k) != k:
         raise ValueError(f"cyclic_irrep needs a positive integer n and an integer k, got n={n!r}, k={k!r}")
@@ -1094,7 +1118,7 @@ def dft_matrix(n: int, normalized: bool = True) -> torch.Tensor:
     Shapes:
         output: ``(n, n)`` complex128.
 
-    Introduced in: 3.1; Fourier analysis in 4.2.
+    Introduced in: 3.1, :doc:`/book/03_priors/03_1_symmetries`; Fourier analysis in 4.2.
     """
     if int(n) != n or n < 1:
         raise ValueError(f"dft_matrix needs a positive integer n, got {n!r}")
@@ -1111,6 +1135,8 @@ def group_elements(group, samples: int | None = None, seed: int = 0) -> list:
 
     ``group`` is a sequence of elements, or an object with ``elements()`` and/or
     ``sample(num, generator)``.
+
+    Introduced in: 3.1, :doc:`/book/03_priors/03_1_symmetries`.
     """
     generator = torch.Generator().manual_seed(seed)
     if samples is not None:
@@ -1144,6 +1170,8 @@ class SymmetryReport:
         errors: one ``(element, error)`` pair per tested element, error as defined above.
         scale: :math:`\\lVert f(x) \\rVert_\\infty`, the size the tolerance is relative to.
         tolerance: ``atol + rtol * scale``.
+
+    Introduced in: 3.1, :doc:`/book/03_priors/03_1_symmetries`.
     """
 
     kind: str
@@ -1199,7 +1227,10 @@ def _short(g) -> str:
     return s if len(s) <= 60 else s[:57] + "..."
 
 class EquivarianceError(AssertionError):
-    """Raised by the checks when a function is not equivariant/invariant within tolerance."""
+    """Raised by the checks when a function is not equivariant/invariant within tolerance.
+
+    Introduced in: 3.1, :doc:`/book/03_priors/03_1_symmetries`.
+    """
 
     def __init__(self, report: SymmetryReport):
         super().__init__(str(report))
@@ -1246,7 +1277,10 @@ def check_equivariance(
     Returns:
         SymmetryReport: per-element errors, ``max_error``, ``passed``.
 
-    Introduced in: 3.1.
+    Shapes:
+        x: any input ``f`` accepts (a tensor or a tuple of them); ``rho_in(g, x)`` has the shape of ``x`` and ``rho_out(g, y)`` that of ``f(x)``.
+
+    Introduced in: 3.1, :doc:`/book/03_priors/03_1_symmetries`.
     """
     rho_out = rho_in if rho_out is None else rho_out
     return _check("equivariance", f, group, x, rho_in, rho_out, atol, rtol, samples, seed, raise_error, name)
@@ -1268,7 +1302,10 @@ def check_invariance(
 
     Same arguments and result as :func:`check_equivariance` with a trivial output action.
 
-    Introduced in: 3.1.
+    Shapes:
+        x: any input ``f`` accepts; ``rho_in(g, x)`` has the shape of ``x``.
+
+    Introduced in: 3.1, :doc:`/book/03_priors/03_1_symmetries`.
     """
     return _check(
         "invariance", f, group, x, rho_in, lambda g, y: y, atol, rtol, samples, seed, raise_error, name

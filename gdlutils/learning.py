@@ -11,7 +11,7 @@
 - :func:`train_mlp_regressor`: a small, seeded full-batch MLP regression used to show that a
   neural network adapts to low-dimensional structure where a local method cannot.
 
-Introduced in: 2.1 (inductive bias via function regularity) and 2.2 (the curse of
+Introduced in: 2.1, :doc:`/book/02_high_dimensions/02_1_inductive_bias` (inductive bias via function regularity) and 2.2 (the curse of
 dimensionality).
 """
 from __future__ import annotations
@@ -57,7 +57,7 @@ class ShallowReLU(nn.Module):
         - input: ``(n,)`` or ``(n, 1)``
         - output: ``(n,)``
 
-    Introduced in: 2.1.
+    Introduced in: 2.1, :doc:`/book/02_high_dimensions/02_1_inductive_bias`.
     """
 
     def __init__(self, knots: torch.Tensor, weights: torch.Tensor, bias: float | torch.Tensor = 0.0):
@@ -112,7 +112,7 @@ def fit_shallow_relu(
     Shapes:
         - x, y: ``(n,)``
 
-    Introduced in: 2.1.
+    Introduced in: 2.1, :doc:`/book/02_high_dimensions/02_1_inductive_bias`.
     """
     x = _as_1d(x, "x")
     y = _as_1d(y, "y")
@@ -153,7 +153,10 @@ def lipschitz_estimate(f: Callable[[np.ndarray], np.ndarray], x: np.ndarray) -> 
     """Largest slope :math:`\\max_i |f(x_{i+1}) - f(x_i)| / |x_{i+1} - x_i|` over sorted 1-D
     points ``x``: a lower bound on the Lipschitz constant of ``f``.
 
-    Introduced in: 2.1.
+    Shapes:
+        x: ``(n,)`` sample points; ``f(x)``: ``(n,)``.
+
+    Introduced in: 2.1, :doc:`/book/02_high_dimensions/02_1_inductive_bias`.
     """
     x = np.sort(_as_1d(x, "x"))
     fx = np.asarray(f(x), dtype=float).ravel()
@@ -208,7 +211,7 @@ class RandomSmoothFunction:
     Shapes:
         - input: ``(n, d)``; output: ``(n,)``
 
-    Introduced in: 2.2.
+    Introduced in: 2.2, :doc:`/book/02_high_dimensions/02_2_curse_of_dimensionality`.
     """
 
     def __init__(
@@ -269,7 +272,7 @@ def knn_regression_error(
     fresh test points. For a Lipschitz ``f`` it decays like :math:`n^{-2/d}`: the curse of
     dimensionality. Uses scikit-learn's ``KNeighborsRegressor``.
 
-    Introduced in: 2.2.
+    Introduced in: 2.2, :doc:`/book/02_high_dimensions/02_2_curse_of_dimensionality`.
     """
     from sklearn.neighbors import KNeighborsRegressor
 
@@ -294,7 +297,10 @@ def loglog_slope(x, y) -> float:
     """Slope of the least-squares line through :math:`(\\log x_i, \\log y_i)`: the exponent
     :math:`p` in :math:`y \\approx C x^{p}`.
 
-    Introduced in: 2.2.
+    Shapes:
+        x, y: ``(k,)``.
+
+    Introduced in: 2.2, :doc:`/book/02_high_dimensions/02_2_curse_of_dimensionality`.
     """
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     if x.shape != y.shape or x.ndim != 1 or x.size < 2:
@@ -309,7 +315,7 @@ def distance_contrast(n: int, d: int, seed: int | None = 0) -> float:
     random query to ``n`` random points of :math:`[0,1]^d`. It tends to 0 as :math:`d` grows
     (distances concentrate), so "nearest" neighbours stop being near.
 
-    Introduced in: 2.2.
+    Introduced in: 2.2, :doc:`/book/02_high_dimensions/02_2_curse_of_dimensionality`.
     """
     n = _check_count(n, "distance_contrast: n (number of points)")
     pts = sample_cube(n + 1, d, seed)
@@ -333,7 +339,10 @@ def train_mlp_regressor(
     Returns a function mapping an array of points ``(n, d)`` to predictions ``(n,)``.
     Deterministic for a given ``seed`` on the CPU.
 
-    Introduced in: 2.2.
+    Shapes:
+        x: ``(n, d)``; y: ``(n,)``; the returned ``predict`` maps ``(m, d)`` to ``(m,)``.
+
+    Introduced in: 2.2, :doc:`/book/02_high_dimensions/02_2_curse_of_dimensionality`.
     """
     x_train = np.asarray(x_train, dtype=np.float32)
     y_train = np.asarray(y_train, dtype=np.float32).ravel()

@@ -32,7 +32,7 @@ The module works in NumPy/SciPy (as libigl and potpourri3d do), not torch. Secti
 8. curvature (:func:`angle_defect`, :func:`gaussian_curvature`, :func:`mean_curvature`);
 9. tangent frames, gauges and parallel transport (:func:`transport_angles`, :func:`holonomy`).
 
-Introduced in: 4.4 (geodesics and manifolds); used in 4.5, 4.6 and 5.6.
+Introduced in: 4.4, :doc:`/book/04_domains/04_4_manifolds` (geodesics and manifolds); used in 4.5, 4.6 and 5.6.
 """
 from __future__ import annotations
 
@@ -94,11 +94,17 @@ __all__ = [
 
 
 class MeshError(ValueError):
-    """The arrays given do not describe a valid triangle mesh."""
+    """The arrays given do not describe a valid triangle mesh.
+
+    Introduced in: 4.4, :doc:`/book/04_domains/04_4_manifolds`.
+    """
 
 
 class NonManifoldMeshError(MeshError):
-    """The mesh is not a 2-manifold (an edge with more than two faces, or a pinched vertex)."""
+    """The mesh is not a 2-manifold (an edge with more than two faces, or a pinched vertex).
+
+    Introduced in: 4.4, :doc:`/book/04_domains/04_4_manifolds`.
+    """
 
 
 # ----------------------------------------------------------------------------------------------
@@ -317,7 +323,7 @@ def load_mesh(name: str | Path, *, require_manifold: bool = True, normalize: boo
     Returns:
         A :class:`Mesh` whose ``credit`` is the source's credit line.
 
-    Introduced in: 4.4.
+    Introduced in: 4.4, :doc:`/book/04_domains/04_4_manifolds`.
     """
     import trimesh
 
@@ -444,7 +450,10 @@ def check_mesh(V, F) -> None:
     """Raise :class:`MeshError` / :class:`NonManifoldMeshError` unless ``(V, F)`` is a valid,
     oriented manifold triangle mesh with no degenerate faces.
 
-    Introduced in: 4.6.
+    Shapes:
+        V: ``(n, 3)``; F: ``(m, 3)``.
+
+    Introduced in: 4.6, :doc:`/book/04_domains/04_6_meshes`.
     """
     V, F = _as_mesh(V, F)
     _check_nondegenerate(np.linalg.norm(_face_cross(V, F), axis=1))
@@ -586,14 +595,23 @@ def _face_cross(V: np.ndarray, F: np.ndarray) -> np.ndarray:
 
 
 def face_areas(V, F) -> np.ndarray:
-    """Area of each triangle, shape ``(m,)``. Introduced in: 4.6."""
+    """Area of each triangle, shape ``(m,)``.
+
+    Shapes:
+        V: ``(n, 3)``; F: ``(m, 3)``; output: ``(m,)``.
+
+    Introduced in: 4.6, :doc:`/book/04_domains/04_6_meshes`."""
     V, F = _as_mesh(V, F)
     return 0.5 * np.linalg.norm(_face_cross(V, F), axis=1)
 
 
 def face_normals(V, F) -> np.ndarray:
     """Unit normal of each triangle (right-hand rule on the vertex order), ``(m, 3)``.
-    Introduced in: 4.5."""
+
+    Shapes:
+        V: ``(n, 3)``; F: ``(m, 3)``; output: ``(m, 3)``.
+
+    Introduced in: 4.5, :doc:`/book/04_domains/04_5_gauges`."""
     V, F = _as_mesh(V, F)
     c = _face_cross(V, F)
     nrm = np.linalg.norm(c, axis=1, keepdims=True)
@@ -603,7 +621,11 @@ def face_normals(V, F) -> np.ndarray:
 
 def corner_angles(V, F) -> np.ndarray:
     """Interior angle of each triangle at each of its corners, ``(m, 3)`` (radians).
-    Introduced in: 4.6."""
+
+    Shapes:
+        V: ``(n, 3)``; F: ``(m, 3)``; output: ``(m, 3)``.
+
+    Introduced in: 4.6, :doc:`/book/04_domains/04_6_meshes`."""
     V, F = _as_mesh(V, F)
     P = V[F]
     out = np.empty(F.shape)
@@ -616,7 +638,11 @@ def corner_angles(V, F) -> np.ndarray:
 
 def vertex_normals(V, F) -> np.ndarray:
     """Unit vertex normals, the angle-weighted average of the face normals, ``(n, 3)``.
-    Introduced in: 4.5."""
+
+    Shapes:
+        V: ``(n, 3)``; F: ``(m, 3)``; output: ``(n, 3)``.
+
+    Introduced in: 4.5, :doc:`/book/04_domains/04_5_gauges`."""
     V, F = _as_mesh(V, F)
     N = face_normals(V, F)
     w = corner_angles(V, F)
@@ -861,7 +887,7 @@ def laplacian_and_mass(V, F, mass: str = "barycentric") -> tuple[sp.csr_matrix, 
     Shapes:
         V: (n, 3) float; F: (m, 3) int. Returns two (n, n) ``scipy.sparse.csr_matrix``.
 
-    Introduced in: 4.6.
+    Introduced in: 4.6, :doc:`/book/04_domains/04_6_meshes`.
     """
     V, F = _as_mesh(V, F)
     if mass not in ("barycentric", "voronoi", "full"):
@@ -883,7 +909,7 @@ def cotangent_laplacian(V, F) -> sp.csr_matrix:
     Shapes:
         V: (n, 3); F: (m, 3). Returns an (n, n) ``csr_matrix``.
 
-    Introduced in: 4.4.
+    Introduced in: 4.4, :doc:`/book/04_domains/04_4_manifolds`.
     """
     V, F = _as_mesh(V, F)
     return _assemble(V, F, False)[0]
@@ -897,7 +923,7 @@ def mass_matrix(V, F, mass: str = "barycentric") -> sp.csr_matrix:
     Shapes:
         V: (n, 3); F: (m, 3). Returns an (n, n) ``csr_matrix``.
 
-    Introduced in: 4.4.
+    Introduced in: 4.4, :doc:`/book/04_domains/04_4_manifolds`.
     """
     V, F = _as_mesh(V, F)
     n = len(V)
@@ -939,7 +965,7 @@ def laplacian_eigs(L: sp.spmatrix, M: sp.spmatrix, k: int = 20, sigma: float = -
     Shapes:
         L, M: (n, n). Returns ``evals`` (k,) and ``evecs`` (n, k).
 
-    Introduced in: 4.4.
+    Introduced in: 4.4, :doc:`/book/04_domains/04_4_manifolds`.
     """
     L, M = _check_operators(L, M, "laplacian_eigs")
     n = L.shape[0]
@@ -968,7 +994,7 @@ def heat_diffusion(L: sp.spmatrix, M: sp.spmatrix, u0: np.ndarray, t: float, ste
     Shapes:
         u0: (n,) or (n, c). Returns the same shape.
 
-    Introduced in: 4.4.
+    Introduced in: 4.4, :doc:`/book/04_domains/04_4_manifolds`.
     """
     L, M = _check_operators(L, M, "heat_diffusion")
     u = np.asarray(u0, dtype=float)
@@ -1019,7 +1045,7 @@ def heat_kernel_signature(evals: np.ndarray, evecs: np.ndarray, times: Sequence[
     Shapes:
         evals: (k,); evecs: (n, k); times: (T,). Returns (n, T).
 
-    Introduced in: 4.4.
+    Introduced in: 4.4, :doc:`/book/04_domains/04_4_manifolds`.
     """
     evals, evecs = _check_eigenpairs(evals, evecs, "heat_kernel_signature")
     times = np.atleast_1d(np.asarray(times, dtype=float))
@@ -1039,7 +1065,7 @@ def gradient(V, F, u: np.ndarray) -> np.ndarray:
     Shapes:
         u: (n,). Returns (m, 3).
 
-    Introduced in: 4.4.
+    Introduced in: 4.4, :doc:`/book/04_domains/04_4_manifolds`.
     """
     V, F = _as_mesh(V, F)
     u = np.asarray(u, dtype=float)
@@ -1069,7 +1095,7 @@ def divergence(V, F, X: np.ndarray) -> np.ndarray:
     Shapes:
         X: (m, 3). Returns (n,).
 
-    Introduced in: 4.4.
+    Introduced in: 4.4, :doc:`/book/04_domains/04_4_manifolds`.
     """
     V, F = _as_mesh(V, F)
     X = np.asarray(X, dtype=float)
@@ -1099,7 +1125,10 @@ class HeatMethodGeodesics:
     3. find the function whose gradient best matches :math:`X`: :math:`L\\phi = -\\nabla\\cdot X`,
        and shift it to vanish at the source.
 
-    Introduced in: 4.4.
+    Shapes:
+        V: ``(n, 3)``; F: ``(m, 3)``; ``distance(sources)``: ``(n,)``.
+
+    Introduced in: 4.4, :doc:`/book/04_domains/04_4_manifolds`.
     """
 
     def __init__(self, V, F, t: float | None = None) -> None:
@@ -1134,7 +1163,7 @@ def heat_geodesic_distance(V, F, sources: int | Sequence[int], t: float | None =
     Shapes:
         V: (n, 3); F: (m, 3). Returns (n,).
 
-    Introduced in: 4.4.
+    Introduced in: 4.4, :doc:`/book/04_domains/04_4_manifolds`.
     """
     return HeatMethodGeodesics(V, F, t).distance(sources)
 
@@ -1150,7 +1179,7 @@ def angle_defect(V, F) -> np.ndarray:
     Shapes:
         V: (n, 3); F: (m, 3). Returns (n,) (zero at unreferenced vertices).
 
-    Introduced in: 4.6.
+    Introduced in: 4.6, :doc:`/book/04_domains/04_6_meshes`.
     """
     V, F = _as_mesh(V, F)
     n = len(V)
@@ -1168,7 +1197,7 @@ def gaussian_curvature(V, F) -> np.ndarray:
     (interior vertices; boundary vertices get the boundary term divided by area).
 
     Shapes:
-        Returns (n,). Introduced in: 4.6.
+        Returns (n,). Introduced in: 4.6, :doc:`/book/04_domains/04_6_meshes`.
     """
     V, F = _as_mesh(V, F)
     area = np.bincount(F.ravel(), weights=np.repeat(face_areas(V, F) / 3, 3), minlength=len(V))
@@ -1206,7 +1235,7 @@ def vertex_tangent_frames(V, F, reference: np.ndarray | None = None) -> tuple[np
     Shapes:
         reference: (n, 3) or (3,) or None. Returns ``e1, e2, n``, each (n, 3).
 
-    Introduced in: 4.5.
+    Introduced in: 4.5, :doc:`/book/04_domains/04_5_gauges`.
     """
     V, F = _as_mesh(V, F)
     N = vertex_normals(V, F)
@@ -1232,7 +1261,7 @@ def face_tangent_frames(V, F) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     face normal. Each face is flat, so its tangent plane is its own plane.
 
     Shapes:
-        Returns ``e1, e2, n``, each (m, 3). Introduced in: 4.5.
+        Returns ``e1, e2, n``, each (m, 3). Introduced in: 4.5, :doc:`/book/04_domains/04_5_gauges`.
     """
     V, F = _as_mesh(V, F)
     n = face_normals(V, F)
@@ -1248,7 +1277,10 @@ def face_adjacency(F) -> tuple[np.ndarray, np.ndarray]:
         ``pairs`` (k, 2) face indices and ``shared`` (k, 2) the vertex indices of the edge,
         oriented as in the first face of the pair.
 
-    Introduced in: 4.5.
+    Shapes:
+        F: ``(m, 3)``; outputs: ``pairs`` ``(k, 2)``, ``shared`` ``(k, 2)``.
+
+    Introduced in: 4.5, :doc:`/book/04_domains/04_5_gauges`.
     """
     F = _as_faces(F)
     m = len(F)
@@ -1282,7 +1314,10 @@ def transport_angles(V, F) -> tuple[np.ndarray, np.ndarray]:
     Returns:
         ``pairs`` (k, 2) adjacent faces (see :func:`face_adjacency`) and ``rho`` (k,).
 
-    Introduced in: 4.5.
+    Shapes:
+        V: ``(n, 3)``; F: ``(m, 3)``; outputs: ``pairs`` ``(k, 2)``, ``rho`` ``(k,)``.
+
+    Introduced in: 4.5, :doc:`/book/04_domains/04_5_gauges`.
     """
     V, F = _as_mesh(V, F)
     e1, e2, _ = face_tangent_frames(V, F)
@@ -1304,7 +1339,10 @@ def face_loop_around(F, vertices: Sequence[int]) -> np.ndarray:
     Returns:
         The loop's face indices (k,), the first face not repeated at the end.
 
-    Introduced in: 4.5.
+    Shapes:
+        F: ``(m, 3)``; vertices: ``(s,)``; output: ``(k,)`` face indices.
+
+    Introduced in: 4.5, :doc:`/book/04_domains/04_5_gauges`.
     """
     F = _as_faces(F)
     inside = np.zeros(int(F.max()) + 1, bool)
@@ -1348,7 +1386,10 @@ def holonomy(V, F, loop: Sequence[int]) -> float:
     By the discrete Gauss–Bonnet theorem it equals the total angle defect enclosed (mod
     :math:`2\\pi`) for a counter-clockwise loop (see :func:`face_loop_around`).
 
-    Introduced in: 4.5.
+    Shapes:
+        V: ``(n, 3)``; F: ``(m, 3)``; loop: ``(k,)`` face indices; output: a float.
+
+    Introduced in: 4.5, :doc:`/book/04_domains/04_5_gauges`.
     """
     V, F = _as_mesh(V, F)
     m = len(F)
@@ -1380,7 +1421,10 @@ def transport_along(V, F, path: Sequence[int], angle: float = 0.0) -> tuple[np.n
         ``angles`` (k,) in each face's own gauge and ``vectors`` (k, 3) the same unit vectors in
         :math:`\\R^3` (tangent to each face).
 
-    Introduced in: 4.5.
+    Shapes:
+        V: ``(n, 3)``; F: ``(m, 3)``; path: ``(k,)``; outputs: ``(k,)`` and ``(k, 3)``.
+
+    Introduced in: 4.5, :doc:`/book/04_domains/04_5_gauges`.
     """
     V, F = _as_mesh(V, F)
     path = np.asarray(path)
@@ -1421,7 +1465,10 @@ def vertex_transport_angles(V, F, frames: tuple[np.ndarray, np.ndarray, np.ndarr
     Returns:
         ``edges`` (k, 2) with ``i < j`` (see :func:`edges`) and ``rho`` (k,) for transport i -> j.
 
-    Introduced in: 4.5.
+    Shapes:
+        V: ``(n, 3)``; F: ``(m, 3)``; outputs: ``(e, 2)`` and ``(e,)``.
+
+    Introduced in: 4.5, :doc:`/book/04_domains/04_5_gauges`.
     """
     V, F = _as_mesh(V, F)
     e1, e2, n = vertex_tangent_frames(V, F) if frames is None else frames
@@ -1440,7 +1487,10 @@ def vertex_transport_angles(V, F, frames: tuple[np.ndarray, np.ndarray, np.ndarr
 def vertex_ring(F, v: int) -> np.ndarray:
     """The neighbours of an interior vertex ``v`` in counter-clockwise order (its link).
 
-    Introduced in: 4.5.
+    Shapes:
+        F: ``(m, 3)``; output: ``(d,)`` vertex indices.
+
+    Introduced in: 4.5, :doc:`/book/04_domains/04_5_gauges`.
     """
     F = _as_faces(F)
     v = _check_int(v, "vertex_ring: v", 0, int(F.max()))
@@ -1455,7 +1505,10 @@ def vertex_holonomy(V, F, cycle: Sequence[int], frames: tuple[np.ndarray, np.nda
     :func:`vertex_transport_angles`. It does not depend on the gauges, and approximates the
     enclosed Gaussian curvature (exactly zero on a flat mesh).
 
-    Introduced in: 4.5.
+    Shapes:
+        V: ``(n, 3)``; F: ``(m, 3)``; cycle: ``(k,)`` vertex indices; output: a float.
+
+    Introduced in: 4.5, :doc:`/book/04_domains/04_5_gauges`.
     """
     V, F = _as_mesh(V, F)
     E, rho = vertex_transport_angles(V, F, frames)

@@ -11,7 +11,7 @@ comparisons between them a comparison of *priors*, not of capacity:
   :mod:`gdlutils.gconv`, pooled over the group and over positions: exactly invariant to the
   rotations (and mirrors) of the square.
 
-Introduced in: 5.1 (MLP, CNN, residual blocks) and 5.2 (group CNNs).
+Introduced in: 5.1, :doc:`/book/05_models/05_1_cnns` (MLP, CNN, residual blocks) and 5.2 (group CNNs).
 """
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ def comparable_channels(channels: Sequence[int], group: str) -> tuple[int, ...]:
     weights, so dividing every width by :math:`\\sqrt{|H|}` keeps the count (the feature maps,
     with :math:`|H|` slots per channel, then hold :math:`\\sqrt{|H|}` times more numbers).
 
-    Introduced in: 5.2.
+    Introduced in: 5.2, :doc:`/book/05_models/05_2_group_cnns`.
     """
     s = math.sqrt(group_order(group))
     return tuple(max(1, round(c / s)) for c in channels)
@@ -58,7 +58,7 @@ class MLP(nn.Module):
     Shapes:
         input: ``(B, ...)`` with ``in_channels`` entries per sample; output: ``(B, num_classes)``.
 
-    Introduced in: 5.1.
+    Introduced in: 5.1, :doc:`/book/05_models/05_1_cnns`.
     """
 
     def __init__(self, in_channels: int, hidden: Sequence[int] = (64,), num_classes: int = 10, dropout: float = 0.0):
@@ -100,7 +100,7 @@ class ResidualBlock(nn.Module):
     Shapes:
         input: ``(B, C, H, W)``; output: same.
 
-    Introduced in: 5.1.
+    Introduced in: 5.1, :doc:`/book/05_models/05_1_cnns`.
     """
 
     def __init__(self, channels: int, kernel_size: int = 3, padding_mode: str = "zeros", batch_norm: bool = True):
@@ -145,7 +145,7 @@ class CNN(nn.Module):
     Shapes:
         input: ``(B, in_channels, H, W)``; output: ``(B, num_classes)``.
 
-    Introduced in: 5.1.
+    Introduced in: 5.1, :doc:`/book/05_models/05_1_cnns`.
     """
 
     def __init__(self, in_channels: int = 1, num_classes: int = 10, channels: Sequence[int] = (16, 32),
@@ -201,7 +201,7 @@ class GCNN(nn.Module):
     Shapes:
         input: ``(B, in_channels, N, N)``; output: ``(B, num_classes)``.
 
-    Introduced in: 5.2.
+    Introduced in: 5.2, :doc:`/book/05_models/05_2_group_cnns`.
     """
 
     def __init__(self, in_channels: int = 1, num_classes: int = 10, channels: Sequence[int] = (8, 16),
@@ -240,10 +240,10 @@ class GCNN(nn.Module):
 
 
 def P4CNN(in_channels: int = 1, num_classes: int = 10, channels: Sequence[int] = (8, 16), **kwargs) -> GCNN:
-    """:class:`GCNN` on p4 (rotations by 90°). Introduced in: 5.2."""
+    """:class:`GCNN` on p4 (rotations by 90°). Introduced in: 5.2, :doc:`/book/05_models/05_2_group_cnns`."""
     return GCNN(in_channels, num_classes, channels, group="p4", **kwargs)
 
 
 def P4MCNN(in_channels: int = 1, num_classes: int = 10, channels: Sequence[int] = (6, 11), **kwargs) -> GCNN:
-    """:class:`GCNN` on p4m (rotations by 90° and mirrors). Introduced in: 5.2."""
+    """:class:`GCNN` on p4m (rotations by 90° and mirrors). Introduced in: 5.2, :doc:`/book/05_models/05_2_group_cnns`."""
     return GCNN(in_channels, num_classes, channels, group="p4m", **kwargs)

@@ -14,7 +14,7 @@ This module holds the operators of section 3.4:
   :func:`pool_graph_signal`), the Graclus-style coarsening used by spectral graph CNNs
   :cite:`dhillon2007weighted,defferrard2016convolutional`.
 
-Introduced in: 3.4 (scale separation); reused by the pooling blocks of 3.5.
+Introduced in: 3.4, :doc:`/book/03_priors/03_4_scale_separation` (scale separation); reused by the pooling blocks of 3.5.
 """
 from __future__ import annotations
 
@@ -60,7 +60,7 @@ def haar_step(x: torch.Tensor, dim: int = -1) -> tuple[torch.Tensor, torch.Tenso
     Shapes:
         x: ``(..., n, ...)`` with ``n`` even at ``dim``; outputs: ``n // 2`` at ``dim``.
 
-    Introduced in: 3.4.
+    Introduced in: 3.4, :doc:`/book/03_priors/03_4_scale_separation`.
     """
     _even(x, dim, "haar_step")
     even = x.narrow(dim, 0, x.shape[dim]).unflatten(dim, (x.shape[dim] // 2, 2))
@@ -75,7 +75,7 @@ def haar_inverse_step(a: torch.Tensor, d: torch.Tensor, dim: int = -1) -> torch.
     Shapes:
         a, d: same shape, ``m`` at ``dim``; output: ``2m`` at ``dim``.
 
-    Introduced in: 3.4.
+    Introduced in: 3.4, :doc:`/book/03_priors/03_4_scale_separation`.
     """
     if a.shape != d.shape:
         raise ValueError(f"haar_inverse_step: a and d must have the same shape, got {tuple(a.shape)} and {tuple(d.shape)}")
@@ -94,7 +94,7 @@ def haar_decompose(x: torch.Tensor, levels: int | None = None) -> tuple[torch.Te
         x: ``(..., n)`` with :math:`2^L` dividing ``n``; default ``levels`` the largest such
         :math:`L`.
 
-    Introduced in: 3.4.
+    Introduced in: 3.4, :doc:`/book/03_priors/03_4_scale_separation`.
     """
     n = x.shape[-1]
     max_levels = (n & -n).bit_length() - 1
@@ -115,7 +115,10 @@ def haar_reconstruct(approx: torch.Tensor, details: list[torch.Tensor]) -> torch
     Setting some details to zero before reconstructing gives the coarse-grained approximation
     of the signal at that scale.
 
-    Introduced in: 3.4.
+    Shapes:
+        approx: ``(..., n / 2^L)``; details: the list from :func:`haar_decompose`; output: ``(..., n)``.
+
+    Introduced in: 3.4, :doc:`/book/03_priors/03_4_scale_separation`.
     """
     a = approx
     for d in reversed(details):
@@ -136,7 +139,7 @@ def haar_decompose_2d(x: torch.Tensor, levels: int = 1) -> tuple[torch.Tensor, l
         ``(..., H/2^L, W/2^L)``; the details of level ``l`` (0 = finest):
         ``(..., H/2^{l+1}, W/2^{l+1})``.
 
-    Introduced in: 3.4.
+    Introduced in: 3.4, :doc:`/book/03_priors/03_4_scale_separation`.
     """
     if x.dim() < 2:
         raise ValueError(f"haar_decompose_2d expects (..., H, W), got {tuple(x.shape)}")
@@ -158,7 +161,10 @@ def haar_decompose_2d(x: torch.Tensor, levels: int = 1) -> tuple[torch.Tensor, l
 def haar_reconstruct_2d(approx: torch.Tensor, details) -> torch.Tensor:
     """Invert :func:`haar_decompose_2d`.
 
-    Introduced in: 3.4.
+    Shapes:
+        approx: ``(..., H / 2^L, W / 2^L)``; details: from :func:`haar_decompose_2d`; output: ``(..., H, W)``.
+
+    Introduced in: 3.4, :doc:`/book/03_priors/03_4_scale_separation`.
     """
     a = approx
     for lh, hl, hh in reversed(details):
@@ -180,7 +186,7 @@ def local_pool(x: torch.Tensor, factor: int = 2, *, ndim: int = 1, reduce: str =
         x: ``(..., n)`` (``ndim=1``) or ``(..., H, W)`` (``ndim=2``), sizes divisible by
         ``factor``; output: ``(..., n/s)`` or ``(..., H/s, W/s)``.
 
-    Introduced in: 3.4.
+    Introduced in: 3.4, :doc:`/book/03_priors/03_4_scale_separation`.
     """
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"local_pool expects a torch.Tensor, got {type(x).__name__}")
@@ -219,7 +225,7 @@ def upsample(x: torch.Tensor, factor: int = 2, *, ndim: int = 1) -> torch.Tensor
     Shapes:
         x: ``(..., m)`` or ``(..., H, W)``; output: ``(..., s m)`` or ``(..., s H, s W)``.
 
-    Introduced in: 3.4.
+    Introduced in: 3.4, :doc:`/book/03_priors/03_4_scale_separation`.
     """
     if ndim not in (1, 2):
         raise ValueError(f"ndim must be 1 or 2, got {ndim}")
@@ -276,7 +282,10 @@ def heavy_edge_matching(adjacency, *, num_nodes: int | None = None, seed: int = 
     Returns:
         The cluster id of each node, an ``(n,)`` integer array with ids ``0..n'-1``.
 
-    Introduced in: 3.4.
+    Shapes:
+        adjacency: ``(n, n)`` or ``(2, E)``; output: ``(n,)`` cluster ids.
+
+    Introduced in: 3.4, :doc:`/book/03_priors/03_4_scale_separation`.
     """
     a = _to_scipy(adjacency, num_nodes).tocoo()
     n = a.shape[0]
@@ -319,6 +328,8 @@ class Coarsening:
         assignments: ``[S_0, ..., S_{L-1}]``, the ``(n_l, n_{l+1})`` 0/1 cluster-assignment
             matrices (scipy CSR).
         labels: ``[labels_0, ...]``, the cluster id of each node at each level.
+
+    Introduced in: 3.4, :doc:`/book/03_priors/03_4_scale_separation`.
     """
 
     adjacencies: list
@@ -348,7 +359,7 @@ def coarsen_graph(adjacency, levels: int = 1, *, num_nodes: int | None = None, s
     Shapes:
         adjacency: ``(n, n)`` (dense/sparse) or ``(2, E)`` edge_index.
 
-    Introduced in: 3.4.
+    Introduced in: 3.4, :doc:`/book/03_priors/03_4_scale_separation`.
     """
     if isinstance(levels, bool) or not isinstance(levels, (int, np.integer)) or levels < 0:
         raise ValueError(f"coarsen_graph: levels must be an integer >= 0, got {levels!r}")
@@ -394,7 +405,7 @@ def pool_graph_signal(x: torch.Tensor, assignment, reduce: str = "mean") -> torc
         x: ``(n, C)`` or ``(n,)``; assignment: ``(n,)`` labels or an ``(n, n')`` assignment
         matrix; output: ``(n', C)`` or ``(n',)``.
 
-    Introduced in: 3.4.
+    Introduced in: 3.4, :doc:`/book/03_priors/03_4_scale_separation`.
     """
     if not isinstance(x, torch.Tensor) or x.dim() < 1:
         raise TypeError(f"pool_graph_signal expects node features x as a torch.Tensor of shape (n, ...), got {type(x).__name__}")
@@ -422,7 +433,7 @@ def unpool_graph_signal(x: torch.Tensor, assignment, num_nodes: int | None = Non
         x: ``(n', C)``; assignment: ``(n,)`` labels or an
         ``(n, n')`` matrix; output: ``(n, C)``.
 
-    Introduced in: 3.4.
+    Introduced in: 3.4, :doc:`/book/03_priors/03_4_scale_separation`.
     """
     if isinstance(assignment, (sp.spmatrix,)) or (hasattr(sp, "sparray") and isinstance(assignment, sp.sparray)):
         n = assignment.shape[0]

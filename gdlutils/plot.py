@@ -6,7 +6,7 @@
 
 Plots return the matplotlib ``Axes`` (or ``Figure``) so notebooks can decorate them.
 
-Introduced in: 1 (Introduction).
+Introduced in: 1, :doc:`/book/01_introduction/01_erlangen` (Introduction).
 """
 from __future__ import annotations
 
@@ -29,7 +29,10 @@ FIVE_G: list[tuple[str, str, str]] = [
 
 
 def use_book_style() -> None:
-    """Set the book's matplotlib defaults (sizes, grid, colour cycle)."""
+    """Set the book's matplotlib defaults (sizes, grid, colour cycle).
+
+    Introduced in: Welcome, :doc:`/book/welcome`.
+    """
     plt.rcParams.update(
         {
             "figure.figsize": (6.4, 4.0),
@@ -55,7 +58,7 @@ def five_g_map(rows: Sequence[tuple[str, str, str]] = FIVE_G, ax=None):
     Returns:
         matplotlib.axes.Axes
 
-    Introduced in: 1.
+    Introduced in: 1, :doc:`/book/01_introduction/01_erlangen`.
     """
     if ax is None:
         _, ax = plt.subplots(figsize=(9.5, 0.95 * len(rows) + 0.9))
@@ -96,7 +99,7 @@ def loglog_curves(
 ):
     """Plot several ``y(x)`` curves on log-log axes, labelled with their fitted slopes.
 
-    Introduced in: 2.2.
+    Introduced in: 2.2, :doc:`/book/02_high_dimensions/02_2_curse_of_dimensionality`.
     """
     x = np.asarray(x, dtype=float)
     if x.ndim != 1 or not np.all(x > 0):

@@ -4,7 +4,7 @@ Interactive 3-D figures use plotly (``Mesh3d``); call :func:`use_plotly_in_book`
 notebook so that the rendered HTML page embeds plotly.js once and every figure stays
 interactive. Static figures (for print, or many small panels) use matplotlib.
 
-Introduced in: 4.4 (geodesics and manifolds).
+Introduced in: 4.4, :doc:`/book/04_domains/04_4_manifolds` (geodesics and manifolds).
 """
 from __future__ import annotations
 
@@ -18,7 +18,10 @@ __all__ = ["use_plotly_in_book", "mesh_figure", "mesh_grid_figure", "plot_mesh",
 def use_plotly_in_book() -> None:
     """Render plotly figures like plotly's ``"notebook"`` renderer: plotly.js is embedded once
     per page (about 4.7 MB), so figures are interactive in Jupyter and in the built HTML book
-    with no network; the per-figure MathJax script from a CDN is left out."""
+    with no network; the per-figure MathJax script from a CDN is left out.
+
+    Introduced in: 4.4, :doc:`/book/04_domains/04_4_manifolds`.
+    """
     import re
 
     import plotly.io as pio
@@ -123,7 +126,10 @@ def mesh_figure(
     Returns:
         ``plotly.graph_objects.Figure``.
 
-    Introduced in: 4.4.
+    Shapes:
+        V: ``(n, 3)``; F: ``(m, 3)``; values: ``(n,)``.
+
+    Introduced in: 4.4, :doc:`/book/04_domains/04_4_manifolds`.
     """
     import plotly.graph_objects as go
 
@@ -157,7 +163,7 @@ def mesh_grid_figure(
 
     ``meshes[i] = (V, F)`` is coloured by ``values[i]``. Each panel has its own camera.
 
-    Introduced in: 4.4.
+    Introduced in: 4.4, :doc:`/book/04_domains/04_4_manifolds`.
     """
     from plotly.subplots import make_subplots
 
@@ -193,7 +199,12 @@ def plot_mesh(
     """A static matplotlib picture of a mesh coloured by per-vertex ``values`` (face colour =
     mean of its vertices), with simple Lambert shading when ``values`` is None.
 
-    Returns the 3-D ``Axes``. Introduced in: 4.4.
+    Returns the 3-D ``Axes``.
+
+    Shapes:
+        V: ``(n, 3)``; F: ``(m, 3)``; values: ``(n,)``.
+
+    Introduced in: 4.4, :doc:`/book/04_domains/04_4_manifolds`.
     """
     import matplotlib.pyplot as plt
     from mpl_toolkits.mplot3d.art3d import Poly3DCollection
@@ -237,7 +248,7 @@ def plot_mesh(
 def plot_mesh_grid(meshes, values, titles, *, cols: int | None = None, cmap: str = "RdBu_r", elev=20.0, azim=-60.0, size=3.0, symmetric=True, up: str = "z"):
     """Static grid of meshes coloured by values (matplotlib). Returns the figure.
 
-    Introduced in: 4.4.
+    Introduced in: 4.4, :doc:`/book/04_domains/04_4_manifolds`.
     """
     import matplotlib.pyplot as plt
 

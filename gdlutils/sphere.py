@@ -23,7 +23,7 @@ vertices are permuted exactly by the 60 rotations of the icosahedron
 (:func:`icosahedral_group`), a finite subgroup of :math:`SO(3)`; other rotations move
 samples between vertices and need interpolation (:func:`rotate_signal`).
 
-Introduced in: 4.3 (groups and homogeneous spaces); spherical CNNs in 5.2.
+Introduced in: 4.3, :doc:`/book/04_domains/04_3_groups_homogeneous` (groups and homogeneous spaces); spherical CNNs in 5.2.
 """
 from __future__ import annotations
 
@@ -80,7 +80,7 @@ def rotation_matrix(axis, angle: float, dtype: torch.dtype = torch.float64) -> T
     """Rotation by ``angle`` (radians, right-hand rule) about ``axis`` (Rodrigues' formula
     :math:`R = I + \\sin\\theta K + (1-\\cos\\theta)K^2`).
 
-    Shapes: axis ``(3,)``; returns ``(3, 3)``. Introduced in: 4.3.
+    Shapes: axis ``(3,)``; returns ``(3, 3)``. Introduced in: 4.3, :doc:`/book/04_domains/04_3_groups_homogeneous`.
     """
     a = torch.as_tensor(axis, dtype=dtype)
     if a.shape != (3,) or a.norm() == 0:
@@ -101,7 +101,7 @@ class FiniteGroup:
         table: ``(|G|, |G|)`` long, ``table[i, j] = k`` iff :math:`g_ig_j = g_k`;
         inv: ``(|G|,)``, the index of each inverse.
 
-    Introduced in: 4.3.
+    Introduced in: 4.3, :doc:`/book/04_domains/04_3_groups_homogeneous`.
     """
 
     def __init__(self, table: Tensor, labels: list | None = None, name: str = "G"):
@@ -160,7 +160,7 @@ class FiniteMatrixGroup(FiniteGroup):
     Attributes:
         matrices: ``(|G|, d, d)``; table, inv: as in :class:`FiniteGroup`.
 
-    Introduced in: 4.3.
+    Introduced in: 4.3, :doc:`/book/04_domains/04_3_groups_homogeneous`.
     """
 
     def __init__(self, matrices: Tensor, atol: float = 1e-8, name: str = "G"):
@@ -214,7 +214,7 @@ def icosahedral_group() -> FiniteMatrixGroup:
     and the turn by :math:`2\\pi/3` about the centre of a face. It permutes the vertices of
     every subdivision level exactly. Built once and cached (treat it as read-only).
 
-    Introduced in: 4.3.
+    Introduced in: 4.3, :doc:`/book/04_domains/04_3_groups_homogeneous`.
     """
     v, f = sampled_sphere(0)
     r5 = rotation_matrix(v[0], 2 * math.pi / 5)
@@ -224,7 +224,7 @@ def icosahedral_group() -> FiniteMatrixGroup:
 
 def cyclic_rotation_group(n: int, axis=(0.0, 0.0, 1.0)) -> FiniteMatrixGroup:
     """:math:`C_n` as the rotations by multiples of :math:`2\\pi/n` about ``axis``.
-    Introduced in: 4.3."""
+    Introduced in: 4.3, :doc:`/book/04_domains/04_3_groups_homogeneous`."""
     return FiniteMatrixGroup(
         torch.stack([rotation_matrix(axis, 2 * math.pi * k / n) for k in range(n)]), name=f"C{n} rotations"
     )
@@ -234,7 +234,7 @@ def point_permutation(R: Tensor, points: Tensor, atol: float = 1e-6) -> Tensor:
     """The permutation ``p`` with :math:`R\\,x_i = x_{p[i]}`; raises ``ValueError`` if ``R``
     does not map the point set onto itself (e.g. a generic rotation of an icosphere).
 
-    Shapes: R ``(d, d)``; points ``(N, d)``; returns ``(N,)`` long. Introduced in: 4.3.
+    Shapes: R ``(d, d)``; points ``(N, d)``; returns ``(N,)`` long. Introduced in: 4.3, :doc:`/book/04_domains/04_3_groups_homogeneous`.
     """
     return _permutations(R[None], points, atol)[0]
 
@@ -263,7 +263,7 @@ class GroupAction:
     Signals on :math:`\\Omega` are tensors whose first dimension has length :math:`|\\Omega|`;
     :meth:`act_on_signal` is :math:`(\\rho(g)f)(x) = f(g^{-1}\\cdot x)`.
 
-    Introduced in: 4.3.
+    Introduced in: 4.3, :doc:`/book/04_domains/04_3_groups_homogeneous`.
     """
 
     def __init__(self, group: FiniteGroup, points: Tensor | None = None, atol: float = 1e-6, act: Tensor | None = None):
@@ -354,7 +354,7 @@ def group_conv(F: Tensor, psi: Tensor, group: FiniteGroup) -> Tensor:
     Shapes: F ``(|G|,)`` and psi ``(|G|,)``, or F ``(|G|, C_in)`` and psi ``(|G|, C_in, C_out)``;
     returns ``(|G|,)`` or ``(|G|, C_out)``.
 
-    Introduced in: 4.3; G-CNNs in 5.2.
+    Introduced in: 4.3, :doc:`/book/04_domains/04_3_groups_homogeneous`; G-CNNs in 5.2.
     """
     n = len(group)
     if F.size(0) != n or psi.size(0) != n:
@@ -373,7 +373,7 @@ def lifting_conv(f: Tensor, psi: Tensor, action: GroupAction) -> Tensor:
     Shapes: f ``(|Ω|,)`` and psi ``(|Ω|,)``, or ``(|Ω|, C_in)`` and ``(|Ω|, C_in, C_out)``;
     returns ``(|G|,)`` or ``(|G|, C_out)``.
 
-    Introduced in: 4.3.
+    Introduced in: 4.3, :doc:`/book/04_domains/04_3_groups_homogeneous`.
     """
     if f.size(0) != len(action) or psi.size(0) != len(action):
         raise ValueError(f"signal and filter must have one row per point ({len(action)}), got {tuple(f.shape)}, {tuple(psi.shape)}")
@@ -385,7 +385,7 @@ def lift(f: Tensor, action: GroupAction, base: int = 0) -> Tensor:
     """Lift a signal from the homogeneous space to the group: :math:`f^\\uparrow(g) = f(g\\cdot x_0)`
     (constant on each coset :math:`gH`). Equivariant: :math:`(\\rho(u)f)^\\uparrow = \\rho_\\text{reg}(u) f^\\uparrow`.
 
-    Shapes: f ``(|Ω|, ...)``; returns ``(|G|, ...)``. Introduced in: 4.3.
+    Shapes: f ``(|Ω|, ...)``; returns ``(|G|, ...)``. Introduced in: 4.3, :doc:`/book/04_domains/04_3_groups_homogeneous`.
     """
     if f.size(0) != len(action):
         raise ValueError(f"signal must have one row per point ({len(action)}), got {tuple(f.shape)}")
@@ -397,7 +397,7 @@ def project(F: Tensor, action: GroupAction, base: int = 0, reduce: Literal["mean
     (pooling over the coset of :math:`x`); ``project(lift(f)) = f`` on the orbit of ``base``.
     Points outside that orbit get 0.
 
-    Shapes: F ``(|G|, ...)``; returns ``(|Ω|, ...)``. Introduced in: 4.3.
+    Shapes: F ``(|G|, ...)``; returns ``(|Ω|, ...)``. Introduced in: 4.3, :doc:`/book/04_domains/04_3_groups_homogeneous`.
     """
     if F.size(0) != len(action.group):
         raise ValueError(f"a signal on the group must have {len(action.group)} rows, got {tuple(F.shape)}")
@@ -432,7 +432,7 @@ def rotate_signal(
     Shapes: R ``(3, 3)``; f ``(V,)`` or ``(V, C)``; vertices ``(V, 3)`` on the unit sphere;
     faces ``(F, 3)``; returns like ``f``.
 
-    Introduced in: 4.3.
+    Introduced in: 4.3, :doc:`/book/04_domains/04_3_groups_homogeneous`.
     """
     if f.size(0) != vertices.size(0):
         raise ValueError(f"f must have one row per vertex ({vertices.size(0)}), got {tuple(f.shape)}")
@@ -487,7 +487,7 @@ def plot_sphere_signal(
     smooth signals); ``"points"``: the vertices are drawn as coloured dots on a pale sphere
     (for labels, e.g. orbits). Returns the matplotlib collection.
 
-    Introduced in: 4.3.
+    Introduced in: 4.3, :doc:`/book/04_domains/04_3_groups_homogeneous`.
     """
     import matplotlib as mpl
     from mpl_toolkits.mplot3d.art3d import Poly3DCollection

@@ -1,7 +1,7 @@
 """Small helpers shared by the notebooks and the modules: seeding, device choice, resetting
 the parameters of composite layers.
 
-Introduced in: Welcome (how to use this book).
+Introduced in: Welcome, :doc:`/book/welcome` (how to use this book).
 """
 from __future__ import annotations
 

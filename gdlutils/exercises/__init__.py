@@ -10,7 +10,7 @@ which prints a pass message, or on failure a hint saying which property failed o
 input, without giving the answer away; it returns ``True`` or ``False``. The checks of chapter
 ``k`` live in ``gdlutils.exercises.ch{k}``; each registers itself with :func:`exercise`.
 
-Introduced in: Welcome (how to use this book).
+Introduced in: Welcome, :doc:`/book/welcome` (how to use this book).
 """
 from __future__ import annotations
 
