@@ -294,8 +294,8 @@ class Blueprint(nn.Module):
         return self.head(self.readout(self.features(x, *graph)))
 
 
-def _head(width: int, out_features: int) -> nn.Module:
-    return nn.Sequential(nn.Linear(width, width), nn.ReLU(), nn.Linear(width, out_features))
+def _head(width: int, out_channels: int) -> nn.Module:
+    return nn.Sequential(nn.Linear(width, width), nn.ReLU(), nn.Linear(width, out_channels))
 
 
 def grid_blueprint(

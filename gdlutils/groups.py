@@ -71,11 +71,13 @@ __all__ = [
 
 Action = Callable[[Any, Any], Any]
 
+
 # ---------------------------------------------------------------------------------------------
 # 1. Finite groups
 # every finite group lists its elements, composes, inverts and samples; the shared
 # bookkeeping lives in _FiniteGroup
 # ---------------------------------------------------------------------------------------------
+
 
 def _positive_int(value, what: str) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) and not (
@@ -150,6 +152,7 @@ class CyclicGroup(_FiniteGroup):
             return torch.roll(x, shifts=int(g), dims=dim)
         return np.roll(x, int(g), axis=dim)
 
+
 def _d_element(g, n: int, what: str) -> tuple[int, int]:
     try:
         r, m = g
@@ -158,6 +161,7 @@ def _d_element(g, n: int, what: str) -> tuple[int, int]:
     if int(m) not in (0, 1) or int(m) != m or int(r) != r:
         raise ValueError(f"{what}: expected (r, m) with integer r and m in {{0, 1}}, got {g!r}")
     return int(r) % n, int(m)
+
 
 class DihedralGroup(_FiniteGroup):
     """The dihedral group :math:`D_n` of the :math:`2n` symmetries of a regular :math:`n`-gon.
@@ -242,6 +246,7 @@ class DihedralGroup(_FiniteGroup):
         k = torch.arange(self.n)
         return (r + (-k if m else k)) % self.n
 
+
 class _PermutationArithmetic(_FiniteGroup):
     """Identity, composition ``(gh)[i] = g[h[i]]`` and inverse of permutations of ``0..n-1``
     stored as integer tensors of shape ``(n,)``; shared by :class:`SymmetricGroup` and
@@ -257,6 +262,7 @@ class _PermutationArithmetic(_FiniteGroup):
 
     def inverse(self, g: torch.Tensor) -> torch.Tensor:
         return torch.argsort(g)
+
 
 class SymmetricGroup(_PermutationArithmetic):
     """The symmetric group :math:`S_n` of permutations of :math:`n` objects.
@@ -338,6 +344,7 @@ class SymmetricGroup(_PermutationArithmetic):
         a_p = _permute_adjacency(g, a)
         return _permute_rows(g, x, num_nodes=a_p.shape[0]), a_p
 
+
 class PermutationGroup(_PermutationArithmetic):
     """A finite group of permutations of :math:`\\{0, \\dots, n-1\\}` given by its list of elements.
 
@@ -386,6 +393,7 @@ class PermutationGroup(_PermutationArithmetic):
     permute_adjacency = staticmethod(SymmetricGroup.permute_adjacency)
     permute_graph = staticmethod(SymmetricGroup.permute_graph)
 
+
 def automorphism_group(adjacency) -> PermutationGroup:
     """The automorphism group :math:`\\mathrm{Aut}(G) = \\{P : PAP^\\top = A\\}` of a graph.
 
@@ -415,6 +423,7 @@ def automorphism_group(adjacency) -> PermutationGroup:
             p[i] = j
         perms.append(p)
     return PermutationGroup(perms, n)
+
 
 class TranslationGroup2D(_FiniteGroup):
     """The cyclic translations :math:`\\mathbb{Z}_H \\times \\mathbb{Z}_W` of an H x W image.
@@ -459,6 +468,7 @@ class TranslationGroup2D(_FiniteGroup):
     def act(g: tuple[int, int], x: torch.Tensor) -> torch.Tensor:
         """:func:`translate_image`. Shapes: ``x`` ``(..., H, W)`` -> same."""
         return translate_image(g, x)
+
 
 def p4_element(g, mirror: bool = False) -> tuple[tuple[int, int], tuple[int, int]]:
     """Split an element of p4 (``mirror=False``) or p4m into its point part and translation.
@@ -531,6 +541,7 @@ def _rotate_vector(r: int, t: tuple[int, int]) -> tuple[int, int]:
     for _ in range(r % 4):
         dy, dx = -dx, dy
     return dy, dx
+
 
 class P4Group(_FiniteGroup):
     """The group p4 of translations and quarter turns of the square :math:`N \\times N` torus.
@@ -617,15 +628,18 @@ class P4Group(_FiniteGroup):
         r, m, t = self._split(g)
         return translate_image(t, act_on_image((r, m), x))
 
+
 # ---------------------------------------------------------------------------------------------
 # 2. Continuous groups (sampled): SO(2) and SO(3)
 # ---------------------------------------------------------------------------------------------
+
 
 def _check_rotation_matrix(g, d: int, what: str) -> torch.Tensor:
     if not isinstance(g, torch.Tensor) or g.shape[-2:] != (d, d):
         shape = tuple(g.shape) if isinstance(g, torch.Tensor) else type(g).__name__
         raise ValueError(f"{what}: expected a rotation matrix tensor of shape (..., {d}, {d}), got {shape}")
     return g
+
 
 class SO2:
     """The rotation group :math:`SO(2)` of the plane, as 2x2 matrices :math:`R_\\theta`.
@@ -676,6 +690,7 @@ class SO2:
     def act(g: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         """Rotate points: :math:`x_i \\mapsto R x_i`. Shapes: ``x`` ``(..., N, 2)`` -> same."""
         return rotate_points(g, x)
+
 
 class SO3(SO2):
     """The rotation group :math:`SO(3)` of space, as 3x3 matrices, sampled uniformly.
@@ -733,6 +748,7 @@ class SO3(SO2):
     def inverse(self, g: torch.Tensor) -> torch.Tensor:
         return _check_rotation_matrix(g, 3, "SO3.inverse").transpose(-1, -2)
 
+
 def quaternion_to_matrix(q: torch.Tensor) -> torch.Tensor:
     """Rotation matrix of the unit quaternion :math:`q = (w, x, y, z)`.
 
@@ -755,15 +771,18 @@ def quaternion_to_matrix(q: torch.Tensor) -> torch.Tensor:
     ]
     return torch.stack(rows, -2)
 
+
 # ---------------------------------------------------------------------------------------------
 # 3. Actions on signals: images, point clouds, permutations of nodes
 # ---------------------------------------------------------------------------------------------
+
 
 def _check_image(x, what: str) -> None:
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"{what} expects a torch.Tensor of shape (..., H, W), got {type(x).__name__}")
     if x.dim() < 2:
         raise ValueError(f"{what} expects a tensor of shape (..., H, W), got shape {tuple(x.shape)}")
+
 
 def _check_square(x, what: str) -> None:
     _check_image(x, what)
@@ -772,6 +791,7 @@ def _check_square(x, what: str) -> None:
             f"{what}: a quarter turn maps an H x W grid onto itself only when H == W; "
             f"got shape {tuple(x.shape)} (crop or pad the image to a square)"
         )
+
 
 def rotate_image(g: int, x: torch.Tensor) -> torch.Tensor:
     """Action of :math:`C_4` on images: rotate by ``g`` quarter turns counter-clockwise.
@@ -789,6 +809,7 @@ def rotate_image(g: int, x: torch.Tensor) -> torch.Tensor:
     if int(g) != g:
         raise TypeError(f"rotate_image: g must be an integer number of quarter turns, got {g!r}")
     return torch.rot90(x, int(g) % 4, dims=(-2, -1))
+
 
 def act_on_image(g: tuple[int, int], x: torch.Tensor) -> torch.Tensor:
     """Action of :math:`D_4` on images: ``g = (r, m)`` mirrors left-right if ``m``, then rotates.
@@ -809,6 +830,7 @@ def act_on_image(g: tuple[int, int], x: torch.Tensor) -> torch.Tensor:
         x = torch.flip(x, dims=(-1,))
     return torch.rot90(x, r, dims=(-2, -1))
 
+
 def translate_image(g: tuple[int, int], x: torch.Tensor) -> torch.Tensor:
     """Cyclic translation of images (the torus :math:`\\mathbb{Z}_H \\times \\mathbb{Z}_W`).
 
@@ -827,6 +849,7 @@ def translate_image(g: tuple[int, int], x: torch.Tensor) -> torch.Tensor:
         raise TypeError(f"translate_image: g must be a pair (dy, dx), got {g!r}") from None
     return torch.roll(x, shifts=(int(dy), int(dx)), dims=(-2, -1))
 
+
 def rotate_points(g: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     """Action of a rotation (or any matrix) on a point cloud: :math:`x_i \\mapsto g\\,x_i`.
 
@@ -839,6 +862,7 @@ def rotate_points(g: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         shape = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
         raise ValueError(f"rotate_points: points must have shape (..., N, {g.shape[-1]}), got {shape}")
     return x @ g.to(x.dtype).transpose(-1, -2)
+
 
 def _check_permutation(perm, n: int | None, what: str) -> torch.Tensor:
     """``perm`` as a long tensor after checking it is a permutation of ``range(n)``."""
@@ -920,6 +944,7 @@ def permutation_matrix(perm: torch.Tensor | Sequence[int]) -> torch.Tensor:
 # 4. Group tables and representations
 # ---------------------------------------------------------------------------------------------
 
+
 def _key(g):
     if isinstance(g, torch.Tensor):
         return tuple(g.reshape(-1).tolist())
@@ -927,12 +952,14 @@ def _key(g):
         return tuple(g.reshape(-1).tolist())
     return g
 
+
 def element_index(group) -> dict:
     """Map from (a hashable key of) each element to its position in ``group.elements()``.
 
     Introduced in: 3.1, :doc:`/book/03_priors/03_1_symmetries`.
     """
     return {_key(g): i for i, g in enumerate(group.elements())}
+
 
 def cayley_table(group) -> np.ndarray:
     """The Cayley (multiplication) table: ``T[i, j] = k`` when :math:`g_i g_j = g_k`.
@@ -955,6 +982,7 @@ def cayley_table(group) -> np.ndarray:
                 raise ValueError(f"{group!r}: compose({_short(g)}, {_short(h)}) = {key!r} is not an element")
             table[i, j] = index[key]
     return table
+
 
 def check_group_axioms(group) -> dict[str, bool]:
     """Verify closure, associativity, identity and inverses of a finite group, exhaustively.
@@ -982,6 +1010,7 @@ def check_group_axioms(group) -> dict[str, bool]:
     )
     return {"closure": True, "associativity": assoc, "identity": ident, "inverses": bool(inv)}
 
+
 def regular_representation(group) -> Callable[[Any], torch.Tensor]:
     """The regular representation :math:`\\rho_{\\text{reg}}(g)\\,e_h = e_{gh}` of a finite group.
 
@@ -1006,6 +1035,7 @@ def regular_representation(group) -> Callable[[Any], torch.Tensor]:
         return m
 
     return rho
+
 
 def regular_action(group, dim: int = -1) -> Callable[[Any, torch.Tensor], torch.Tensor]:
     """The regular action on signals over a finite group: :math:`(\\rho(g)f)(h) = f(g^{-1}h)`.
@@ -1087,6 +1117,7 @@ def check_homomorphism(
         raise EquivarianceError(report)
     return report
 
+
 def cyclic_irrep(n: int, k: int) -> Callable[[int], torch.Tensor]:
     """The :math:`k`-th irreducible (complex, 1-D) representation of :math:`C_n`.
 
@@ -1107,6 +1138,7 @@ def cyclic_irrep(n: int, k: int) -> Callable[[int], torch.Tensor]:
     chi.__name__ = f"chi_{k}"
     return chi
 
+
 def dft_matrix(n: int, normalized: bool = True) -> torch.Tensor:
     """The DFT matrix :math:`\\Phi_{k,u} = e^{-2\\pi i k u / n} / \\sqrt{n}` (unitary if ``normalized``).
 
@@ -1126,9 +1158,11 @@ def dft_matrix(n: int, normalized: bool = True) -> torch.Tensor:
     phi = torch.exp(-2j * math.pi * torch.outer(k, k) / n)
     return phi / math.sqrt(n) if normalized else phi
 
+
 # ---------------------------------------------------------------------------------------------
 # 5. Numerical symmetry checks
 # ---------------------------------------------------------------------------------------------
+
 
 def group_elements(group, samples: int | None = None, seed: int = 0) -> list:
     """Elements to test: all of them, or ``samples`` random ones (always for continuous groups).
@@ -1154,12 +1188,14 @@ def group_elements(group, samples: int | None = None, seed: int = 0) -> list:
         "continuous group, or a list of elements"
     )
 
+
 def _to_numpy(y) -> np.ndarray:
     if isinstance(y, torch.Tensor):
         return y.detach().cpu().double().numpy()
     if isinstance(y, (tuple, list)):
         return np.concatenate([_to_numpy(t).ravel() for t in y])
     return np.asarray(y, dtype=float)
+
 
 @dataclass
 class SymmetryReport:
@@ -1220,11 +1256,13 @@ class SymmetryReport:
     def _repr_pretty_(self, p, cycle):  # IPython display
         p.text(str(self))
 
+
 def _short(g) -> str:
     if isinstance(g, torch.Tensor):
         g = g.tolist()
     s = repr(g)
     return s if len(s) <= 60 else s[:57] + "..."
+
 
 class EquivarianceError(AssertionError):
     """Raised by the checks when a function is not equivariant/invariant within tolerance.
@@ -1236,8 +1274,10 @@ class EquivarianceError(AssertionError):
         super().__init__(str(report))
         self.report = report
 
+
 def _call(f, x):
     return f(*x) if isinstance(x, tuple) else f(x)
+
 
 def check_equivariance(
     f: Callable,
@@ -1285,6 +1325,7 @@ def check_equivariance(
     rho_out = rho_in if rho_out is None else rho_out
     return _check("equivariance", f, group, x, rho_in, rho_out, atol, rtol, samples, seed, raise_error, name)
 
+
 def check_invariance(
     f: Callable,
     group,
@@ -1310,6 +1351,7 @@ def check_invariance(
     return _check(
         "invariance", f, group, x, rho_in, lambda g, y: y, atol, rtol, samples, seed, raise_error, name
     )
+
 
 def _check(kind, f, group, x, rho_in, rho_out, atol, rtol, samples, seed, raise_error, name) -> SymmetryReport:
     if not callable(f):

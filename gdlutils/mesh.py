@@ -110,13 +110,19 @@ class NonManifoldMeshError(MeshError):
 # ----------------------------------------------------------------------------------------------
 # Validation
 # ----------------------------------------------------------------------------------------------
+def _numeric_array(a, expected: str) -> np.ndarray:
+    """``a`` (array-like or torch tensor) as a NumPy array of integers or floats, else MeshError."""
+    if hasattr(a, "detach"):  # a torch tensor
+        a = a.detach().cpu().numpy()
+    a = np.asarray(a)
+    if a.dtype == object or not (np.issubdtype(a.dtype, np.integer) or np.issubdtype(a.dtype, np.floating)):
+        raise MeshError(f"{expected}, got dtype {a.dtype}")
+    return a
+
+
 def _as_faces(F, num_vertices: int | None = None) -> np.ndarray:
     """Check that ``F`` is an (m, 3) array of vertex indices in ``[0, num_vertices)``; int64 copy."""
-    if hasattr(F, "detach"):  # a torch tensor
-        F = F.detach().cpu().numpy()
-    F = np.asarray(F)
-    if F.dtype == object or not (np.issubdtype(F.dtype, np.integer) or np.issubdtype(F.dtype, np.floating)):
-        raise MeshError(f"faces must be an integer array of vertex indices of shape (m, 3), got dtype {F.dtype}")
+    F = _numeric_array(F, "faces must be an integer array of vertex indices of shape (m, 3)")
     if F.ndim != 2 or F.shape[1] != 3:
         hint = " (quads: split each into two triangles, e.g. trimesh.geometry.triangulate_quads)" if F.ndim == 2 and F.shape[1] == 4 else ""
         raise MeshError(f"faces must have shape (m, 3) (triangles only){hint}, got shape {F.shape}")
@@ -142,11 +148,7 @@ def _as_mesh(V, F) -> tuple[np.ndarray, np.ndarray]:
     """Check shapes, dtypes and index ranges; return float64 ``V`` and int64 ``F``."""
     if isinstance(V, Mesh):
         V, F = V.vertices, V.faces
-    if hasattr(V, "detach"):  # a torch tensor
-        V = V.detach().cpu().numpy()
-    V = np.asarray(V)
-    if V.dtype == object or not (np.issubdtype(V.dtype, np.floating) or np.issubdtype(V.dtype, np.integer)):
-        raise MeshError(f"vertices must be a real array of shape (n, 3), got dtype {V.dtype}")
+    V = _numeric_array(V, "vertices must be a real array of shape (n, 3)")
     if V.ndim != 2 or V.shape[1] != 3:
         raise MeshError(f"vertices must have shape (n, 3) (3-D positions), got shape {V.shape}")
     V = np.ascontiguousarray(V, dtype=np.float64)
