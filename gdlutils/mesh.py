@@ -21,7 +21,7 @@ the mean-curvature normal, :math:`\\Delta x = 2Hn` with :math:`n` the outward no
 
 The module works in NumPy/SciPy (as libigl and potpourri3d do), not torch. Sections, in order:
 
-1. errors and validation (:class:`MeshError`, :class:`NonManifoldMeshError`);
+1. validation (:class:`MeshError`, :class:`NonManifoldMeshError`);
 2. the :class:`Mesh` container, :func:`load_mesh`, :func:`manifold_report`, :func:`check_mesh`;
 3. generated shapes (:func:`icosphere`, :func:`random_sphere`, :func:`torus`,
    :func:`flat_sheet`, :func:`roll_sheet`, :func:`random_rotation`);
@@ -108,7 +108,7 @@ class NonManifoldMeshError(MeshError):
 
 
 # ----------------------------------------------------------------------------------------------
-# Validation
+# 1. Validation
 # ----------------------------------------------------------------------------------------------
 def _numeric_array(a, expected: str) -> np.ndarray:
     """``a`` (array-like or torch tensor) as a NumPy array of integers or floats, else MeshError."""
@@ -166,14 +166,21 @@ def _as_mesh(V, F) -> tuple[np.ndarray, np.ndarray]:
 
 def _coincident_vertices(V: np.ndarray, F: np.ndarray) -> np.ndarray:
     """Referenced vertices that share their exact position with another referenced vertex."""
-    used = np.unique(F)
-    P = V[used]
-    order = np.lexsort(P.T[::-1])
-    same = np.all(P[order[1:]] == P[order[:-1]], axis=1)
-    dup = np.zeros(len(used), bool)
-    dup[order[1:][same]] = True
-    dup[order[:-1][same]] = True
-    return used[dup]
+    used = np.flatnonzero(np.bincount(F.ravel(), minlength=len(V)))
+    # only rows whose first coordinate is shared can coincide: sort by x, then compare those rows fully
+    order = np.argsort(V[used, 0], kind="stable")
+    x = V[used[order], 0]
+    tie = np.zeros(len(x), bool)
+    tie[1:] |= x[1:] == x[:-1]
+    tie[:-1] |= x[1:] == x[:-1]
+    candidates = used[order[tie]]
+    P = V[candidates]
+    rows = np.lexsort(P.T[::-1])
+    same = np.all(P[rows[1:]] == P[rows[:-1]], axis=1)
+    dup = np.zeros(len(candidates), bool)
+    dup[rows[1:][same]] = True
+    dup[rows[:-1][same]] = True
+    return np.sort(candidates[dup])
 
 
 def _check_welded(V: np.ndarray, F: np.ndarray) -> None:
@@ -234,7 +241,7 @@ def _check_nondegenerate(dbl_area: np.ndarray) -> None:
 
 
 # ----------------------------------------------------------------------------------------------
-# The Mesh container and loading
+# 2. The Mesh container and loading
 # ----------------------------------------------------------------------------------------------
 @dataclass
 class Mesh:
@@ -465,7 +472,7 @@ def check_mesh(V, F) -> None:
 
 
 # ----------------------------------------------------------------------------------------------
-# Generated shapes
+# 3. Generated shapes
 # ----------------------------------------------------------------------------------------------
 def icosphere(subdivisions: int = 3, radius: float = 1.0) -> Mesh:
     """The icosahedron subdivided ``subdivisions`` times and projected to the sphere of radius
@@ -589,7 +596,7 @@ def random_rotation(seed: int | None = None) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------------------------
-# Basic geometry
+# 4. Basic geometry
 # ----------------------------------------------------------------------------------------------
 def _face_cross(V: np.ndarray, F: np.ndarray) -> np.ndarray:
     p0, p1, p2 = V[F[:, 0]], V[F[:, 1]], V[F[:, 2]]
@@ -699,7 +706,7 @@ def euler_characteristic(F, num_vertices: int | None = None) -> int:
 
 
 # ----------------------------------------------------------------------------------------------
-# Cotangent Laplacian and mass matrices: a fast, vectorised assembly
+# 5. Cotangent Laplacian and mass matrices: a fast, vectorised assembly
 # ----------------------------------------------------------------------------------------------
 def _cot_and_area(V: np.ndarray, F: np.ndarray):
     """Cotangent of each corner angle ``(3, m)`` (row k: corner k of every face), squared
@@ -938,7 +945,7 @@ def mass_matrix(V, F, mass: str = "barycentric") -> sp.csr_matrix:
 
 
 # ----------------------------------------------------------------------------------------------
-# Spectrum, heat
+# 6. Spectrum, heat
 # ----------------------------------------------------------------------------------------------
 def _check_operators(L, M, what: str):
     """L and M: square sparse/dense matrices of one size, finite, M with a positive diagonal."""
@@ -1057,7 +1064,7 @@ def heat_kernel_signature(evals: np.ndarray, evecs: np.ndarray, times: Sequence[
 
 
 # ----------------------------------------------------------------------------------------------
-# Gradient, divergence and the heat method
+# 7. Gradient, divergence and the heat method
 # ----------------------------------------------------------------------------------------------
 def gradient(V, F, u: np.ndarray) -> np.ndarray:
     """Per-face gradient of the piecewise-linear function with vertex values ``u``:
@@ -1171,7 +1178,7 @@ def heat_geodesic_distance(V, F, sources: int | Sequence[int], t: float | None =
 
 
 # ----------------------------------------------------------------------------------------------
-# Curvature
+# 8. Curvature
 # ----------------------------------------------------------------------------------------------
 def angle_defect(V, F) -> np.ndarray:
     """Discrete (integrated) Gaussian curvature: :math:`K_i = 2\\pi - \\sum_{f\\ni i}\\theta_i^f`
@@ -1225,7 +1232,7 @@ def mean_curvature(V, F) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------------------------
-# Tangent frames, gauges and parallel transport
+# 9. Tangent frames, gauges and parallel transport
 # ----------------------------------------------------------------------------------------------
 def vertex_tangent_frames(V, F, reference: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """A gauge at every vertex: an orthonormal frame ``(e1, e2)`` of the tangent plane and the
