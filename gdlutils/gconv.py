@@ -42,7 +42,6 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import Union
 
 import torch
 import torch.nn.functional as F
@@ -68,10 +67,7 @@ GROUPS: dict[str, int] = {"p4": 4, "p4m": 8}
 _D4 = DihedralGroup(4)
 
 
-GroupLike = Union[str, P4Group, CyclicGroup, DihedralGroup]
-
-
-def _check_group(group: GroupLike) -> str:
+def _check_group(group) -> str:
     """The name (``"p4"`` or ``"p4m"``) of ``group``: a name, a :class:`~gdlutils.groups.P4Group`
     (of any grid size; ``mirror`` picks p4m), or the point group itself (``CyclicGroup(4)`` for
     p4, ``DihedralGroup(4)`` for p4m)."""
@@ -89,7 +85,7 @@ def _check_group(group: GroupLike) -> str:
     )
 
 
-def group_order(group: GroupLike) -> int:
+def group_order(group: str | gdlutils.groups.P4Group | gdlutils.groups.CyclicGroup | gdlutils.groups.DihedralGroup) -> int:
     """:math:`|H|`, the number of point-group elements: 4 for ``"p4"``, 8 for ``"p4m"``.
 
     Introduced in: 5.2, :doc:`/book/05_models/05_2_group_cnns`.
@@ -97,7 +93,7 @@ def group_order(group: GroupLike) -> int:
     return GROUPS[_check_group(group)]
 
 
-def point_group_elements(group: GroupLike) -> list[tuple[int, int]]:
+def point_group_elements(group: str | gdlutils.groups.P4Group | gdlutils.groups.CyclicGroup | gdlutils.groups.DihedralGroup) -> list[tuple[int, int]]:
     """The point group :math:`H` as ``(r, m)`` pairs, in the order of the group axis.
 
     ``"p4"``: ``[(0, 0), (1, 0), (2, 0), (3, 0)]``; ``"p4m"``: these followed by
@@ -118,7 +114,7 @@ def _parse_element(g, group: str) -> tuple[tuple[int, int], tuple[int, int]]:
     return p4_element(g, mirror=(group == "p4m"))
 
 
-def _check_group_map(y, group: GroupLike, what: str) -> None:
+def _check_group_map(y, group: str | gdlutils.groups.P4Group | gdlutils.groups.CyclicGroup | gdlutils.groups.DihedralGroup, what: str) -> None:
     group = _check_group(group)
     if not isinstance(y, torch.Tensor):
         raise TypeError(f"{what} expects a torch.Tensor of shape (..., {group_order(group)}, H, W), got {type(y).__name__}")
@@ -130,7 +126,7 @@ def _check_group_map(y, group: GroupLike, what: str) -> None:
         )
 
 
-def act_on_group_map(g, y: torch.Tensor, group: GroupLike = "p4") -> torch.Tensor:
+def act_on_group_map(g, y: torch.Tensor, group: str | gdlutils.groups.P4Group | gdlutils.groups.CyclicGroup | gdlutils.groups.DihedralGroup = "p4") -> torch.Tensor:
     """Action of a p4 / p4m element on a feature map over the group (the regular representation).
 
     .. math:: [\\rho(t, g)\\, f](y, h) = f\\big(g^{-1}(y - t),\\; g^{-1} h\\big)
@@ -167,7 +163,7 @@ def act_on_group_map(g, y: torch.Tensor, group: GroupLike = "p4") -> torch.Tenso
     return out
 
 
-def lifting_filter_bank(weight: torch.Tensor, group: GroupLike = "p4") -> torch.Tensor:
+def lifting_filter_bank(weight: torch.Tensor, group: str | gdlutils.groups.P4Group | gdlutils.groups.CyclicGroup | gdlutils.groups.DihedralGroup = "p4") -> torch.Tensor:
     """The transformed copies :math:`\\psi_h = \\psi \\circ h^{-1}` of planar filters, one per :math:`h \\in H`.
 
     ``bank[:, i] = act_on_image(h_i, weight)``: channel ``i`` of the lifting layer correlates the
@@ -185,7 +181,7 @@ def lifting_filter_bank(weight: torch.Tensor, group: GroupLike = "p4") -> torch.
     return torch.stack([act_on_image(h, weight) for h in point_group_elements(group)], dim=1)
 
 
-def group_filter_bank(weight: torch.Tensor, group: GroupLike = "p4") -> torch.Tensor:
+def group_filter_bank(weight: torch.Tensor, group: str | gdlutils.groups.P4Group | gdlutils.groups.CyclicGroup | gdlutils.groups.DihedralGroup = "p4") -> torch.Tensor:
     """The transformed copies :math:`\\psi^{(h)}(y, h') = \\psi(h^{-1} y, h^{-1} h')` of group filters.
 
     ``bank[:, i] = act_on_group_map(h_i, weight, group)``: a filter on the group is itself a
@@ -215,7 +211,7 @@ class _GConvBase(nn.Module):
         in_channels: int,
         out_channels: int,
         kernel_size: int,
-        group: GroupLike,
+        group: str | gdlutils.groups.P4Group | gdlutils.groups.CyclicGroup | gdlutils.groups.DihedralGroup,
         padding: int | str,
         padding_mode: str,
         stride: int,
@@ -315,7 +311,7 @@ class LiftingConv2d(_GConvBase):
     Introduced in: 5.2, :doc:`/book/05_models/05_2_group_cnns`.
     """
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int = 3, group: GroupLike = "p4",
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int = 3, group: str | gdlutils.groups.P4Group | gdlutils.groups.CyclicGroup | gdlutils.groups.DihedralGroup = "p4",
                  padding: int | str = "same", padding_mode: str = "zeros", stride: int = 1, bias: bool = True):
         super().__init__(in_channels, out_channels, kernel_size, group, padding, padding_mode, stride, bias, in_group=False)
 
@@ -347,7 +343,7 @@ class GroupConv2d(_GConvBase):
     Introduced in: 5.2, :doc:`/book/05_models/05_2_group_cnns`.
     """
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int = 3, group: GroupLike = "p4",
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int = 3, group: str | gdlutils.groups.P4Group | gdlutils.groups.CyclicGroup | gdlutils.groups.DihedralGroup = "p4",
                  padding: int | str = "same", padding_mode: str = "zeros", stride: int = 1, bias: bool = True):
         super().__init__(in_channels, out_channels, kernel_size, group, padding, padding_mode, stride, bias, in_group=True)
 
@@ -376,7 +372,7 @@ class GroupPool(nn.Module):
     Introduced in: 5.2, :doc:`/book/05_models/05_2_group_cnns`.
     """
 
-    def __init__(self, reduce: str = "max", group: GroupLike | None = None):
+    def __init__(self, reduce: str = "max", group: str | gdlutils.groups.P4Group | gdlutils.groups.CyclicGroup | gdlutils.groups.DihedralGroup | None = None):
         super().__init__()
         if reduce not in ("max", "mean"):
             raise ValueError(f"GroupPool: reduce must be 'max' or 'mean', got {reduce!r}")
@@ -450,7 +446,7 @@ class GroupBatchNorm(nn.BatchNorm3d):
     Introduced in: 5.2, :doc:`/book/05_models/05_2_group_cnns`.
     """
 
-    def __init__(self, num_channels: int, group: GroupLike = "p4", eps: float = 1e-5, momentum: float = 0.1,
+    def __init__(self, num_channels: int, group: str | gdlutils.groups.P4Group | gdlutils.groups.CyclicGroup | gdlutils.groups.DihedralGroup = "p4", eps: float = 1e-5, momentum: float = 0.1,
                  affine: bool = True, track_running_stats: bool = True):
         super().__init__(num_channels, eps=eps, momentum=momentum, affine=affine, track_running_stats=track_running_stats)
         self.group = _check_group(group)

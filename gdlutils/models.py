@@ -21,7 +21,7 @@ from typing import Sequence
 import torch
 from torch import nn
 
-from .gconv import GroupBatchNorm, GroupConv2d, GroupLike, GroupPool, GroupSpatialPool2d, LiftingConv2d, _check_group, group_order
+from .gconv import GroupBatchNorm, GroupConv2d, GroupPool, GroupSpatialPool2d, LiftingConv2d, _check_group, group_order
 from .utils import reset_submodules
 
 __all__ = ["MLP", "CNN", "ResidualBlock", "GCNN", "P4CNN", "P4MCNN", "comparable_channels"]
@@ -205,7 +205,7 @@ class GCNN(nn.Module):
     """
 
     def __init__(self, in_channels: int = 1, num_classes: int = 10, channels: Sequence[int] = (8, 16),
-                 group: GroupLike = "p4", kernel_size: int = 3, padding_mode: str = "zeros"):
+                 group: str | gdlutils.groups.P4Group | gdlutils.groups.CyclicGroup | gdlutils.groups.DihedralGroup = "p4", kernel_size: int = 3, padding_mode: str = "zeros"):
         super().__init__()
         if not channels:
             raise ValueError("channels must list at least one block width")

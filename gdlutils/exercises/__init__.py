@@ -125,7 +125,7 @@ def check(id: str, answer: Any, *, quiet: bool = False) -> bool:
     Exceptions raised by the reader's own code are reported as a failure with their message,
     not re-raised, so one wrong attempt does not stop a notebook. A malformed ``id`` (not a
     string like ``"3.1.1"``) raises ``TypeError``/``ValueError``; an unknown one
-    :class:`UnknownExerciseError`.
+    ``UnknownExerciseError`` (a ``ValueError``).
 
     Introduced in: Welcome, :doc:`/book/welcome`.
     """
