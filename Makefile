@@ -9,7 +9,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 JOBS   ?= 2
 
-.PHONY: book test clean install
+.PHONY: book test check-site clean install
 
 install: $(STAMP)
 
@@ -19,13 +19,20 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --no-deps --no-build-isolation -e .
 	touch $@
 
+# tools/build_book.py runs `jupyter-book build . -W -n --keep-going`; when a notebook fails to
+# execute it says which, and makes the next `make book` execute it again.
 book: $(STAMP)
-	$(BIN)/jupyter-book build . -W -n --keep-going
+	$(BIN)/python tools/build_book.py
 
 # The tests run on $(JOBS) worker processes; each (and every notebook kernel it starts)
 # uses one BLAS/OpenMP thread, so the workers do not fight over the cores.
 test: $(STAMP)
 	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python -m pytest -n $(JOBS) --dist loadscope --nbval-lax --nbval-current-env --durations=20
+
+# The browser tests on the executed site of `make book` (outputs included), as the publishing
+# workflow runs them before it deploys; screenshots go to _build/screenshots.
+check-site: $(STAMP)
+	$(BIN)/python -m pytest -p no:xdist tests/test_browser.py --site _build/html -k "not fixture and not faults and not executed"
 
 clean:
 	rm -rf _build

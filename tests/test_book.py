@@ -128,22 +128,14 @@ def test_github_workflows_pass_actionlint():
 
 
 @pytest.mark.slow
-def test_book_builds_without_warnings(tmp_path):
-    """`jupyter-book build -W -n --keep-going`, without executing notebooks (nbval does that)."""
-    config = yaml.safe_load((ROOT / "_config.yml").read_text())
-    config["execute"]["execute_notebooks"] = "off"
-    cfg = tmp_path / "_config.yml"
-    cfg.write_text(yaml.safe_dump(config))
-    out = subprocess.run(
-        [str(BIN / "jupyter-book"), "build", str(ROOT), "--config", str(cfg), "--path-output", str(tmp_path), "-W", "-n", "--keep-going"],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PYDEVD_DISABLE_FILE_VALIDATION": "1"},
-    )
-    log = re.sub(r"\x1b\[[0-9;]*m", "", out.stdout + out.stderr)
+def test_book_builds_without_warnings(book_build):
+    """`jupyter-book build -W -n --keep-going`, without executing notebooks (nbval does that).
+
+    The build is shared with the browser tests (tests/test_browser.py), see conftest.py."""
+    log = re.sub(r"\x1b\[[0-9;]*m", "", book_build["log"])
     warnings = [line for line in log.splitlines() if "WARNING" in line and "IPKernelApp" not in line]
-    assert out.returncode == 0 and not warnings, "\n".join(warnings) or log[-3000:]
-    html = tmp_path / "_build" / "html"
+    assert book_build["returncode"] == 0 and not warnings, "\n".join(warnings) or log[-3000:]
+    html = book_build["html"]
     for entry in toc_files():
         assert (html / f"{entry}.html").exists(), f"no page for {entry}"
     assert (html / "_static" / "mathjax" / "tex-mml-chtml.js").exists(), "MathJax must be served from the site"
