@@ -103,3 +103,21 @@ def test_4_3(capsys):
     assert not check("4.3.3", lambda f: f[:5])  # not invariant
     assert not check("4.3.3", lambda f: torch.stack([f.sum(), f.pow(2).sum()]))  # moments: blind to the geometry
     assert not check("4.3.3", lambda f: S.lifting_conv(f, psi, A)[:3])  # a lifted signal: equivariant, not invariant
+
+
+def test_starter_placeholders_fail():
+    """The starter cells of 4.1-4.3 call check on a placeholder: each must be rejected."""
+    ring4 = (G.ring_graph(4), 4)
+    placeholders = {
+        "4.1.1": lambda x, edge_index: x,
+        "4.1.2": (ring4, ring4),
+        "4.1.3": {},
+        "4.2.1": lambda y, w: y,
+        "4.2.2": lambda n: torch.zeros(n),
+        "4.2.3": lambda x, w: x,
+        "4.3.1": lambda F, psi: F,
+        "4.3.2": lambda p: 1,
+        "4.3.3": lambda f: f.sum(),
+    }
+    for id_, answer in placeholders.items():
+        assert not check(id_, answer, quiet=True), id_
