@@ -112,6 +112,8 @@ WRONG = {
     "3.1.3": [lambda x: x.flatten(), lambda x: torch.tensor([1.0]),
               lambda x: torch.stack([torch.rot90(x, k) for k in range(4)]).mean(0).flatten()],
     "3.2.1": [lambda a, b: torch.arange(a.shape[0]) if a.shape == b.shape else None,
+              # the inverse permutation (B[p][:, p] == A): the right map read in the wrong direction
+              lambda a, b: find_isomorphism(b, a),
               lambda a, b: (torch.arange(a.shape[0]) if sorted(a.sum(0).tolist()) == sorted(b.sum(0).tolist())
                             and a.shape == b.shape else None)],
     "3.2.2": [lambda a: [torch.arange(a.shape[0])], lambda a: automorphisms(a)[:-1]],

@@ -17,6 +17,9 @@ def test_analysis():
     assert _passes("4.4.1", lambda phi, M, f: phi.T @ (M @ f))
     assert not _passes("4.4.1", lambda phi, M, f: phi.T @ f)  # forgot the mass matrix
     assert not _passes("4.4.1", lambda phi, M, f: (phi.T @ (M @ f))[:-1])
+    # least squares without the mass matrix: right on the span, wrong best approximation outside it
+    assert not _passes("4.4.1", lambda phi, M, f: np.linalg.lstsq(phi, f, rcond=None)[0])
+    assert not _passes("4.4.1", lambda phi, M, f: (M @ phi).T @ (M @ f))  # the mass matrix twice
 
 
 # 4.4.2
@@ -24,6 +27,8 @@ def test_hks():
     assert _passes("4.4.2", lambda lam, phi, t: (phi**2) @ np.exp(-np.outer(lam, t)))
     assert not _passes("4.4.2", lambda lam, phi, t: phi @ np.exp(-np.outer(lam, t)))  # not squared
     assert not _passes("4.4.2", lambda lam, phi, t: (phi**2) @ np.exp(-np.outer(lam, t)).T[:1].T)
+    assert not _passes("4.4.2", lambda lam, phi, t: (phi[:, 1:] ** 2) @ np.exp(-np.outer(lam[1:], t)))  # drops phi_0
+    assert not _passes("4.4.2", lambda lam, phi, t: (phi**2) @ np.exp(-np.outer(np.sqrt(np.abs(lam)), t)))  # e^{-sqrt(lam) t}
 
 
 # 4.4.3
@@ -49,6 +54,7 @@ def test_change_gauge():
     assert _passes("4.5.1", good)
     assert not _passes("4.5.1", lambda c, g: good(c, -g))  # rotated the wrong way
     assert not _passes("4.5.1", lambda c, g: c)
+    assert not _passes("4.5.1", lambda c, g: good(c, 2 * g))  # the angle counted twice
 
 
 # 4.5.2
@@ -77,8 +83,15 @@ def test_holonomy():
         table.update({(b, a): r for (a, b), r in list(table.items())})
         return float(np.angle(np.exp(1j * sum(table[(int(f), int(g))] for f, g in zip(loop, np.roll(loop, -1))))))
 
+    def open_loop(V, F, loop):  # off by one: the step from the last face back to the first is missing
+        pairs, rho = gm.transport_angles(V, F)
+        table = {(int(a), int(b)): r for (a, b), r in zip(pairs, rho)}
+        table.update({(b, a): -r for (a, b), r in list(table.items())})
+        return float(sum(table[(int(f), int(g))] for f, g in zip(loop[:-1], loop[1:])))
+
     assert _passes("4.5.3", good)
     assert not _passes("4.5.3", forgets_sign)
+    assert not _passes("4.5.3", open_loop)
 
 
 # 4.6.1
@@ -96,6 +109,9 @@ def test_euler():
 def test_defect():
     assert _passes("4.6.2", gm.angle_defect)
     assert not _passes("4.6.2", lambda V, F: np.pi - (2 * np.pi - gm.angle_defect(V, F)))
+    # the Gaussian curvature (defect per unit area) instead of the defect itself
+    assert not _passes("4.6.2", lambda V, F: gm.angle_defect(V, F) / np.bincount(F.ravel(), minlength=len(V)))
+    assert not _passes("4.6.2", lambda V, F: 2 * np.pi - gm.angle_defect(V, F))  # the angle sum
 
 
 # 4.6.3

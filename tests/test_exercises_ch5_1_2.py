@@ -23,6 +23,8 @@ def test_5_1_1():
     assert check("5.1.1", conv_matrix, quiet=True)
     assert not check("5.1.1", conv_matrix_flipped, quiet=True)
     assert not check("5.1.1", lambda psi, n: torch.zeros(n, n + 1), quiet=True)
+    assert not check("5.1.1", lambda psi, n: torch.roll(conv_matrix(psi, n), 1, dims=1), quiet=True)  # centred off by one
+    assert not check("5.1.1", lambda psi, n: conv_matrix(psi, n).T, quiet=True)  # the transpose: a convolution again
 
 
 # 5.1.2 -----------------------------------------------------------------------------------------
@@ -38,6 +40,16 @@ def test_5_1_2():
     assert check("5.1.2", receptive_field, quiet=True)
     assert not check("5.1.2", lambda layers: 1 + sum(k - 1 for k, _ in layers), quiet=True)
 
+    def stride_too_early(layers):  # a layer's own stride applied to its own kernel
+        rf, jump = 1, 1
+        for k, s in layers:
+            jump *= s
+            rf += (k - 1) * jump
+        return rf
+
+    assert not check("5.1.2", stride_too_early, quiet=True)
+    assert not check("5.1.2", lambda layers: receptive_field(layers) - 1, quiet=True)  # off by one
+
 
 # 5.1.3 -----------------------------------------------------------------------------------------
 def blur_pool(x):
@@ -47,10 +59,21 @@ def blur_pool(x):
     return F.conv2d(F.pad(x, (1, 1, 1, 1), mode="circular"), w, groups=x.shape[1])[..., ::2, ::2]
 
 
-def test_5_1_3():
+def test_5_1_3(capsys):
     assert check("5.1.3", blur_pool, quiet=True)
     assert not check("5.1.3", lambda x: x[..., ::2, ::2], quiet=True)  # no blur: unstable
     assert not check("5.1.3", lambda x: F.avg_pool2d(x, 3, 2, 1), quiet=True)  # zero padding: not exact
+    assert not check("5.1.3", lambda x: F.max_pool2d(x, 2), quiet=True)  # max pooling: stable-looking, still aliases
+    assert not check("5.1.3", lambda x: F.max_pool2d(x, 2))
+    assert "period 2" in capsys.readouterr().out
+
+    def blur_width_only(x):  # blurs along one axis only
+        w = torch.tensor([1.0, 2.0, 1.0], dtype=x.dtype).view(1, 1, 1, 3).expand(x.shape[1], 1, 1, 3) / 4
+        return F.conv2d(F.pad(x, (1, 1, 0, 0), mode="circular"), w, groups=x.shape[1])[..., ::2, ::2]
+
+    assert not check("5.1.3", blur_width_only, quiet=True)
+    # a box filter (2 x 2 average) is the simplest low-pass filter: it passes
+    assert check("5.1.3", lambda x: F.avg_pool2d(x, 2), quiet=True)
 
 
 # 5.2.1 -----------------------------------------------------------------------------------------

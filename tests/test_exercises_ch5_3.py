@@ -29,6 +29,13 @@ def test_5_3_1(capsys):
     assert "sources" in capsys.readouterr().out
     assert not check("5.3.1", sums)
 
+    def with_self(x, ei):  # the node's own feature averaged in
+        loops = torch.arange(x.size(0))
+        return ok(x, torch.cat([ei, torch.stack([loops, loops])], 1))
+
+    assert not check("5.3.1", with_self)
+    assert not check("5.3.1", lambda x, ei: ok(x, torch.unique(ei, dim=1)))  # repeated edges counted once
+
 
 def test_5_3_2(capsys):
     def ok(ei, n):
@@ -49,6 +56,22 @@ def test_5_3_2(capsys):
     assert "transposed" in capsys.readouterr().out
     assert not check("5.3.2", no_loops)
 
+    def random_walk(ei, n):  # D^-1 (A + I): row-normalised, not symmetric
+        A = torch.zeros(n, n)
+        A[ei[1], ei[0]] = 1.0
+        A = A + torch.eye(n)
+        return A / A.sum(1, keepdim=True)
+
+    def out_degrees(ei, n):  # degrees counted over the columns (sources) on a directed graph
+        A = torch.zeros(n, n)
+        A[ei[1], ei[0]] = 1.0
+        A = A + torch.eye(n)
+        d = A.sum(0)
+        return A / torch.sqrt(d[:, None] * d[None, :])
+
+    assert not check("5.3.2", random_walk)
+    assert not check("5.3.2", out_degrees)
+
 
 def test_5_3_3(capsys):
     def ok(s, index, n):
@@ -65,6 +88,12 @@ def test_5_3_3(capsys):
     assert not check("5.3.3", unstable)
     assert "maximum" in capsys.readouterr().out
     assert not check("5.3.3", lambda s, index, n: torch.softmax(s, 0))
+
+    def global_max(s, index, n):  # stable, but the maximum of all scores: underflows to 0/0 in small segments
+        ex = (s - s.max(0).values).exp()
+        return ex / torch.zeros(n, s.size(1), dtype=s.dtype).index_add_(0, index, ex)[index]
+
+    assert not check("5.3.3", global_max)
 
 
 def _g(G):
@@ -111,11 +140,18 @@ def test_5_3_7(capsys):
     assert not check("5.3.7", lambda val, test: max(test))
     assert "peeks" in capsys.readouterr().out
     assert not check("5.3.7", lambda val, test: test[len(val) - 1 - val[::-1].index(max(val))])  # last best epoch
+    assert not check("5.3.7", lambda val, test: test[-1])  # the last epoch
+    assert not check("5.3.7", lambda val, test: test[val.index(max(val)) - 1])  # off by one
 
 
 def test_5_3_8():
     assert check("5.3.8", lambda ei, y: (y[ei[0]] == y[ei[1]]).float().mean())
     assert not check("5.3.8", lambda ei, y: (y[ei[0]] != y[ei[1]]).float().mean())
+    assert not check("5.3.8", lambda ei, y: (y[ei[0]] == y[ei[1]]).float().sum())  # a count, not a fraction
+    # node homophily: the mean over nodes of the fraction of same-label neighbours
+    node_h = lambda ei, y: torch.zeros(len(y)).index_add_(0, ei[1], (y[ei[0]] == y[ei[1]]).float()).div(
+        torch.bincount(ei[1], minlength=len(y)).clamp(min=1)).mean()
+    assert not check("5.3.8", node_h)
 
 
 def test_5_3_9():
@@ -135,3 +171,5 @@ def test_5_3_9():
 
     assert check("5.3.9", ok)
     assert not check("5.3.9", no_loops)
+    assert not check("5.3.9", lambda x, ei, K: ok(x, ei, max(K - 1, 0)))  # one step too few
+    assert not check("5.3.9", lambda x, ei, K: ok(x, ei, K + 1))  # one step too many

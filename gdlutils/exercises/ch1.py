@@ -48,3 +48,24 @@ def _shift_equivariant(f):
         )
     if torch.allclose(y, x) or torch.allclose(y, torch.zeros_like(y)):
         raise ExerciseFailure("the identity and the zero map are equivariant but trivial: mix neighbouring values")
+    x2 = torch.randn(16, generator=gen, dtype=torch.float64)
+    combined = torch.as_tensor(f(2.0 * x - 3.0 * x2)).double()
+    if not torch.allclose(combined, 2.0 * y.double() - 3.0 * torch.as_tensor(f(x2)).double(), atol=1e-9):
+        raise ExerciseFailure(
+            "f(2 x - 3 x') differs from 2 f(x) - 3 f(x') on two random signals: a weighted combination of "
+            "values is linear in the signal"
+        )
+    delta = torch.zeros(16, dtype=torch.float64)
+    delta[0] = 1.0
+    response = torch.as_tensor(f(delta)).double()
+    far = [u for u in range(16) if u not in (15, 0, 1) and abs(float(response[u])) > 1e-12]
+    if far:
+        raise ExerciseFailure(
+            f"on a unit impulse at position 0 your output is non-zero at position {far[0]}: "
+            "use only the value itself and its two neighbours on the cycle"
+        )
+    if abs(float(response[15])) < 1e-12 and abs(float(response[1])) < 1e-12:
+        raise ExerciseFailure(
+            "on a unit impulse at position 0 your output is zero at both neighbours 15 and 1: a map that acts "
+            "on each value separately (such as scaling) is equivariant but does not mix neighbouring values"
+        )

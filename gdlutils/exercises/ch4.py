@@ -25,6 +25,8 @@ def _random_graphs():
     yield "a ring of 8 nodes", ring_graph(8), 8
     yield "a random 13-node graph", ei, 13
     yield "a path 0-1-2 with 2 isolated nodes", torch.tensor([[0, 1, 1, 2], [1, 0, 2, 1]]), 5
+    # one-way edges: messages go from edge_index[0] to edge_index[1], not back
+    yield "a directed 6-node graph", torch.tensor([[0, 0, 1, 2, 3, 4, 5, 5], [1, 2, 2, 3, 1, 3, 0, 4]]), 6
 
 
 @exercise("4.1.1", "neighbourhood mean, a permutation-equivariant aggregation")
@@ -293,6 +295,15 @@ def _analysis(analysis):
             raise ExerciseFailure(
                 f"on {name}, synthesising your coefficients does not give back a function that lies in the span "
                 "of the basis; the basis is orthonormal for the inner product f^T M g, not f^T g"
+            )
+        g = rng.normal(size=len(phi))  # a generic function, not in the span
+        c = np.asarray(analysis(phi, M, g), dtype=float).ravel()
+        best = phi.T @ (M @ g)  # the coefficients of the closest function of the span in the M-norm
+        if c.shape != (12,) or not np.allclose(c, best, atol=1e-8 * (1 + np.abs(best).max())):
+            raise ExerciseFailure(
+                f"on {name}, for a random function outside the span of the basis your coefficients do not give its "
+                "best approximation in the norm |f|_M^2 = f^T M f (the area-weighted one); a least-squares fit "
+                "with equal weights per vertex is not it"
             )
 
 

@@ -91,6 +91,18 @@ def _blur_pool(blur_pool):
             f"shifting the input by 2 pixels should shift the output by exactly 1 (error {err2:.2e}); "
             "use circular padding and keep every other pixel starting from index 0"
         )
+    # the highest frequency (stripes of period 2) is what subsampling folds onto a constant: a low-pass
+    # filter applied before the subsampling removes it, whatever comes after
+    stripes = ((-1.0) ** torch.arange(16, dtype=torch.float64)).expand(2, 3, 16, 16)
+    for axis, s in (("width", stripes), ("height", stripes.transpose(-2, -1))):
+        ys = _tensor(blur_pool(s.clone()), "blur_pool")
+        kept = (ys.norm() / (s.norm() / 2)).item()
+        if not kept < 0.1:
+            raise ExerciseFailure(
+                f"on stripes of period 2 along the {axis} (the highest frequency, +1, -1, +1, ...) your output keeps "
+                f"{kept:.2f} of the input's size: subsampling turns this frequency into a constant (aliasing), so it "
+                "must be filtered out before the subsampling, along both axes"
+            )
     sens = lambda f: ((f(torch.roll(x, 1, -1)) - f(x)).norm() / f(x).norm()).item()
     mine, plain = sens(blur_pool), sens(lambda t: t[..., ::2, ::2])
     if not mine < 0.75 * plain:
