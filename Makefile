@@ -9,7 +9,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 JOBS   ?= 2
 
-.PHONY: book test check-site clean install
+.PHONY: book test check-site linkcheck clean install
 
 install: $(STAMP)
 
@@ -33,6 +33,11 @@ test: $(STAMP)
 # workflow runs them before it deploys; screenshots go to _build/screenshots.
 check-site: $(STAMP)
 	$(BIN)/python -m pytest -p no:xdist tests/test_browser.py --site _build/html -k "not fixture and not faults and not executed"
+
+# External links of the pages and the bibliography. It needs the network, so it is not part of
+# `make test` (which runs offline).
+linkcheck: $(STAMP)
+	$(BIN)/jupyter-book build . --builder linkcheck
 
 clean:
 	rm -rf _build
