@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from gdlutils.graphs import _min_max
-from gdlutils.message_passing import gcn_norm
+from gdlutils.message_passing import _gcn_norm
 
 # ------------------------------------------------------------------ CSR structure
 try:  # SciPy's COO -> CSR and CSR -> CSC conversions: counting sorts in C++, O(E + n), stable
@@ -440,10 +440,10 @@ def segment_softmax_csr(scores: Tensor, graph: CSRGraph) -> Tensor:
     return ex / denom.index_select(0, dst)
 
 
-def attention_graph(edge_index: Tensor, num_nodes: int, add_loops: bool, transpose: bool) -> CSRGraph:
-    """The CSR structure of GAT: self-loops removed and one per node added (if ``add_loops``),
+def attention_graph(edge_index: Tensor, num_nodes: int, add_self_loops: bool, transpose: bool) -> CSRGraph:
+    """The CSR structure of GAT: self-loops removed and one per node added (if ``add_self_loops``),
     edges reordered by target so that attention coefficients come out in CSR order."""
-    if add_loops:
+    if add_self_loops:
         edge_index = edge_index[:, edge_index[0] != edge_index[1]]
         loop = torch.arange(num_nodes, device=edge_index.device)
         edge_index = torch.cat([edge_index, torch.stack([loop, loop])], dim=1)
@@ -474,7 +474,7 @@ def gcn_operator(
     edge_weight: Tensor | None = None,
     *,
     improved: bool = False,
-    add_loops: bool = True,
+    add_self_loops: bool = True,
     normalize: bool = True,
     dtype: torch.dtype | None = None,
     transpose: bool = False,
@@ -493,8 +493,8 @@ def gcn_operator(
     if not normalize:
         w = edge_weight.to(dtype) if edge_weight is not None else None
         return LinearAggregation(CSRGraph(edge_index, n, transpose=transpose, edge_ids=w is not None), w)
-    if edge_weight is not None or not add_loops:
-        ei, w = gcn_norm(edge_index, edge_weight, n, improved=improved, add_self_loops=add_loops, dtype=dtype)
+    if edge_weight is not None or not add_self_loops:
+        ei, w = _gcn_norm(edge_index, edge_weight, n, improved, add_self_loops, dtype)  # validated by the layer
         return LinearAggregation(CSRGraph(ei, n, transpose=transpose), w)
     fill = 1.0  # unweighted: every entry of A + I is 1, as gcn_norm (and PyG) without edge weights
     is_loop = edge_index[0] == edge_index[1]

@@ -254,7 +254,7 @@ class GCNConv(nn.Module):
             nn.init.zeros_(self.bias)
         self._cached_a_hat = None
 
-    def normalized_adjacency(self, edge_index: Tensor, num_nodes: int, edge_weight: Tensor | None = None,
+    def _normalized_adjacency(self, edge_index: Tensor, num_nodes: int, edge_weight: Tensor | None = None,
                              dtype: torch.dtype | None = None) -> Callable[[Tensor], Tensor]:
         """:math:`\\hat A` as a function :math:`H \\mapsto \\hat A H` (kept when ``cached``);
         ``edge_index`` must have been validated."""
@@ -263,7 +263,7 @@ class GCNConv(nn.Module):
             return self._cached_a_hat
         if self.fast:
             a_hat = _sparse.gcn_operator(
-                edge_index, num_nodes, edge_weight, improved=self.improved, add_loops=self.add_self_loops,
+                edge_index, num_nodes, edge_weight, improved=self.improved, add_self_loops=self.add_self_loops,
                 normalize=self.normalize, dtype=dtype, transpose=_backward_follows(self.lin.weight),
             )
         elif self.normalize:
@@ -280,7 +280,7 @@ class GCNConv(nn.Module):
         edge_index, n = check_graph(x, edge_index)
         if edge_weight is not None:
             edge_weight = check_edge_weight(edge_weight, edge_index.size(1))
-        a_hat = self.normalized_adjacency(edge_index, n, edge_weight, x.dtype)
+        a_hat = self._normalized_adjacency(edge_index, n, edge_weight, x.dtype)
         out = a_hat(_linear(self.lin, x))  # \hat A X W
         return out + self.bias if self.bias is not None else out
 
@@ -331,7 +331,7 @@ class SGConv(nn.Module):
             return self.lin(self._cached_features)
         h = x.to_dense() if _sparse.is_sparse(x) else x
         if self.fast:
-            a_hat = _sparse.gcn_operator(edge_index, n, edge_weight, add_loops=self.add_self_loops, dtype=x.dtype)
+            a_hat = _sparse.gcn_operator(edge_index, n, edge_weight, add_self_loops=self.add_self_loops, dtype=x.dtype)
         else:
             a_hat = _weighted_sum(*gcn_norm(edge_index, edge_weight, n, add_self_loops=self.add_self_loops, dtype=x.dtype), n)
         for _ in range(self.K):
@@ -839,7 +839,10 @@ def accuracy(logits: Tensor, y: Tensor, mask: Tensor | None = None) -> float:
 @dataclass
 class NodeClassificationResult:
     """Outcome of :func:`train_node_classifier`: accuracies of the model at its best validation
-    epoch, that epoch, the wall time, and per-epoch curves."""
+    epoch, that epoch, the wall time, and per-epoch curves.
+
+    Introduced in: 5.3, :doc:`/book/05_models/05_3_3_planetoid`.
+    """
 
     val_acc: float
     test_acc: float

@@ -78,6 +78,9 @@ def check_edge_index(edge_index: Any, num_nodes: int | None = None, *, note: str
     ``ValueError`` saying what was expected when the type, shape or dtype is wrong, or an index
     lies outside ``[0, num_nodes)``; ``note`` is added to the out-of-range message.
 
+    Shapes:
+        edge_index: ``(2, E)`` (a NumPy array is accepted); returns ``(2, E)`` ``torch.long``.
+
     Introduced in: 4.1, :doc:`/book/04_domains/04_1_graphs_and_sets`.
     """
     if num_nodes is not None:
@@ -463,6 +466,9 @@ def to_networkx(
     """A networkx ``Graph`` (or ``DiGraph`` if ``directed``) on nodes ``0..n-1``; weights go to
     the edge attribute ``"weight"`` (for an undirected graph each pair appears once).
 
+    Shapes:
+        edge_index: ``(2, E)``; edge_weight: ``(E,)``.
+
     Introduced in: 4.1, :doc:`/book/04_domains/04_1_graphs_and_sets`.
     """
     import networkx as nx
@@ -483,6 +489,9 @@ def from_networkx(G, weight: str | None = "weight") -> tuple[torch.Tensor, torch
     """``(edge_index, edge_weight, num_nodes)`` of a networkx graph, nodes numbered in
     ``G.nodes`` order. An undirected edge gives both directions (a self-loop once);
     ``edge_weight`` is None when no edge carries the attribute ``weight``.
+
+    Shapes:
+        returns edge_index ``(2, E)``, edge_weight ``(E,)`` or None, and an int.
 
     Introduced in: 4.1, :doc:`/book/04_domains/04_1_graphs_and_sets`.
     """
@@ -509,6 +518,9 @@ def to_pyg(
     """A ``torch_geometric.data.Data`` holding the graph (``edge_weight`` stored as
     ``edge_weight``; other keyword arguments, e.g. ``y``, stored as attributes).
 
+    Shapes:
+        edge_index: ``(2, E)``; x: ``(n, ...)``; edge_weight: ``(E,)``.
+
     Introduced in: 4.1, :doc:`/book/04_domains/04_1_graphs_and_sets`.
     """
     from torch_geometric.data import Data
@@ -521,6 +533,9 @@ def to_pyg(
 def from_pyg(data) -> tuple[torch.Tensor, torch.Tensor | None, int]:
     """``(edge_index, edge_weight, num_nodes)`` of a PyG ``Data`` (``edge_weight`` from the
     attribute ``edge_weight`` if present, else a 1-D ``edge_attr``, else None).
+
+    Shapes:
+        returns edge_index ``(2, E)``, edge_weight ``(E,)`` or None, and an int.
 
     Introduced in: 4.1, :doc:`/book/04_domains/04_1_graphs_and_sets`.
     """
@@ -625,7 +640,12 @@ def wl_colors(
 
 def wl_histogram(colors: torch.Tensor) -> dict[int, int]:
     """The colour histogram ``{colour: count}`` of a colouring (the 1-WL graph invariant), as a
-    ``collections.Counter``. Introduced in: 4.1, :doc:`/book/04_domains/04_1_graphs_and_sets`."""
+    ``collections.Counter``.
+
+    Shapes:
+        colors: ``(n,)``.
+
+    Introduced in: 4.1, :doc:`/book/04_domains/04_1_graphs_and_sets`."""
     return Counter(torch.as_tensor(colors).tolist())
 
 
@@ -640,6 +660,9 @@ def wl_test(graph1, graph2, iterations: int | None = None) -> bool:
     Args:
         graph1, graph2: each a tuple ``(edge_index, num_nodes)`` or
             ``(edge_index, num_nodes, x)``, a PyG ``Data``, or a networkx graph.
+
+    Shapes:
+        each graph's edge_index ``(2, E_k)`` and optional x ``(n_k, ...)``.
 
     Introduced in: 4.1, :doc:`/book/04_domains/04_1_graphs_and_sets`.
     """
@@ -675,6 +698,9 @@ def grid_graph(height: int, width: int, periodic: bool = False) -> torch.Tensor:
     """The 4-neighbour grid graph on ``height x width`` nodes (node ``r * width + c``);
     ``periodic=True`` gives the torus. Undirected (both directions).
 
+    Shapes:
+        returns ``(2, E)`` with ``height * width`` nodes.
+
     Introduced in: 4.1, :doc:`/book/04_domains/04_1_graphs_and_sets`.
     """
     height, width = _check_count(height, "height"), _check_count(width, "width")
@@ -697,7 +723,12 @@ def grid_graph(height: int, width: int, periodic: bool = False) -> torch.Tensor:
 
 def tree_graph(depth: int, branching: int = 2) -> torch.Tensor:
     """The complete ``branching``-ary tree of the given depth (root 0, breadth-first numbering),
-    undirected. Introduced in: 4.1, :doc:`/book/04_domains/04_1_graphs_and_sets`.
+    undirected.
+
+    Shapes:
+        returns ``(2, 2(n - 1))`` for the :math:`n` nodes of the tree.
+
+    Introduced in: 4.1, :doc:`/book/04_domains/04_1_graphs_and_sets`.
     """
     depth, branching = _check_count(depth, "depth"), _check_count(branching, "branching")
     if depth < 0 or branching < 1:
@@ -725,6 +756,9 @@ def sbm_graph(
 
     Returns:
         ``(edge_index, x, y)``: ``(2, E)``, ``(n, num_features)`` or None, block labels ``(n,)``.
+
+    Shapes:
+        returns edge_index ``(2, E)``, x ``(n, num_features)`` or None, y ``(n,)`` with :math:`n` = ``sum(sizes)``.
 
     Introduced in: 4.1, :doc:`/book/04_domains/04_1_graphs_and_sets`.
     """

@@ -299,6 +299,11 @@ def add_remaining_self_loops(
     edge_index = check_edge_index(edge_index, num_nodes)
     n = num_nodes_of(edge_index, num_nodes)
     edge_attr = _check_edge_attr(edge_attr, edge_index.size(1))
+    return _add_remaining_self_loops(edge_index, edge_attr, fill_value, n)
+
+
+def _add_remaining_self_loops(edge_index: Tensor, edge_attr: Tensor | None, fill_value: Any, n: int):
+    """:func:`add_remaining_self_loops` without checks (for callers that have validated)."""
     is_loop = edge_index[0] == edge_index[1]
     loop = torch.arange(n, device=edge_index.device)
     out = torch.cat([edge_index[:, ~is_loop], torch.stack([loop, loop])], dim=1)
@@ -336,14 +341,21 @@ def gcn_norm(
     """
     edge_index = check_edge_index(edge_index, num_nodes)
     n = num_nodes_of(edge_index, num_nodes)
+    if edge_weight is not None:
+        edge_weight = check_edge_weight(edge_weight, edge_index.size(1))
+    return _gcn_norm(edge_index, edge_weight, n, improved, add_self_loops, dtype)
+
+
+def _gcn_norm(edge_index: Tensor, edge_weight: Tensor | None, n: int, improved: bool, add_self_loops: bool,
+              dtype: torch.dtype | None) -> tuple[Tensor, Tensor]:
+    """:func:`gcn_norm` without checks (for callers that have validated)."""
     if edge_weight is None:
         w = torch.ones(edge_index.size(1), dtype=dtype or torch.get_default_dtype(), device=edge_index.device)
     else:
-        w = check_edge_weight(edge_weight, edge_index.size(1))
-        w = w.to(dtype) if dtype is not None else w
+        w = edge_weight.to(dtype) if dtype is not None else edge_weight
     if add_self_loops:  # as PyG: without edge weights every entry is 1, loops included
         fill = 2.0 if improved and edge_weight is not None else 1.0
-        edge_index, w = add_remaining_self_loops(edge_index, w, fill, n)
+        edge_index, w = _add_remaining_self_loops(edge_index, w, fill, n)
     src, dst = edge_index[0], edge_index[1]
     deg = _scatter(w, dst, n, "sum")
     d_inv_sqrt = deg.pow(-0.5).masked_fill(deg == 0, 0.0)

@@ -195,6 +195,9 @@ def chebyshev_coefficients(g: Callable[[np.ndarray], np.ndarray], K: int, lambda
     :math:`g(\\lambda) \\approx \\sum_k \\theta_k T_k(2\\lambda/\\lambda_{\\max} - 1)`
     (interpolation at the Chebyshev nodes, exact for polynomials of degree < K).
 
+    Shapes:
+        returns ``(K,)`` (float64).
+
     Introduced in: 4.1, :doc:`/book/04_domains/04_1_graphs_and_sets`.
     """
     K = _check_count(K, "K", 1)
@@ -220,6 +223,9 @@ class ScaledLaplacian:
     ``matrix`` is the propagation operator :math:`P` with ``(P x)[v] = sum over edges u -> v``
     (so :math:`P = \\tilde L^\\top`); ``matrix_t`` (:math:`P^\\top`, used by the backward pass)
     is built on first use.
+
+    Shapes:
+        rows, cols, vals: ``(E',)``; ``matrix``: ``(n, n)`` sparse CSR.
 
     Introduced in: 4.1, :doc:`/book/04_domains/04_1_graphs_and_sets`.
     """

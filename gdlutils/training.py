@@ -30,6 +30,9 @@ __all__ = ["History", "fit", "evaluate", "predict", "accuracy", "batches", "coun
 def count_parameters(model: nn.Module, trainable_only: bool = True) -> int:
     """Number of (trainable) scalar parameters of ``model``, :math:`\\sum_p \\operatorname{numel}(p)`.
 
+    Shapes:
+        returns an int.
+
     Introduced in: 5.1, :doc:`/book/05_models/05_1_cnns`.
     """
     if not isinstance(model, nn.Module):
@@ -70,6 +73,9 @@ def batches(data: Any, batch_size: int = 64, shuffle: bool = False,
     """Iterate over mini-batches of ``data``: tensor tuples are sliced (with a seeded permutation
     when ``shuffle``); a ``DataLoader`` is iterated as is; a ``Dataset`` is wrapped in one.
 
+    Shapes:
+        data: tensors ``(N, ...)``; yields tuples of ``(batch_size, ...)``.
+
     Introduced in: 5.1, :doc:`/book/05_models/05_1_cnns`.
     """
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
@@ -101,6 +107,8 @@ class History:
         loss: mean training loss of the epoch.
         train_metric: metric on the training batches (as seen during the epoch).
         val_metric: metric on ``val_data`` after the epoch (empty without ``val_data``).
+
+    Introduced in: 5.1, :doc:`/book/05_models/05_1_cnns`.
     """
 
     loss: list[float] = field(default_factory=list)
@@ -154,6 +162,9 @@ def fit(
 
     Returns:
         History: per-epoch loss and metrics.
+
+    Shapes:
+        train_data: tensors ``(N, ...)`` sharing their first dimension (or a Dataset / DataLoader).
 
     Introduced in: 5.1, :doc:`/book/05_models/05_1_cnns`.
     """
@@ -235,6 +246,9 @@ def predict(model: nn.Module, data: Any, *, batch_size: int = 256, device: torch
 
     Shapes:
         output: ``(N, ...)``, the model's output per input.
+
+    Shapes:
+        data: tensors ``(N, ...)`` sharing their first dimension (or a Dataset / DataLoader).
 
     Introduced in: 5.1, :doc:`/book/05_models/05_1_cnns`.
     """
