@@ -11,6 +11,9 @@ fixed graph can. Each row prints the best-of-N time of ours and PyG's and the ra
 (targets: GCN and GIN <= 0.5, GAT <= 1.0). Both layers are given the same weights and their
 outputs are checked to agree before timing.
 
+A third table gives the share of one layer call (forward + backward) spent validating the input
+(``check_graph``: shape, dtype and one min/max over ``edge_index``), at 10^5 edges.
+
 Run:  .venv/bin/python benchmarks/bench_gnn.py [--repeats 5] [--quick] [--threads 1] [--per-call-only]
 
 On a machine whose cores are oversubscribed by other processes, multi-threaded sparse kernels
@@ -30,6 +33,7 @@ import torch
 import torch_geometric.nn as pyg_nn
 
 from gdlutils import gnn
+from gdlutils.message_passing import check_graph
 
 warnings.filterwarnings("ignore", message=".*Sparse CSR tensor support is in beta.*")
 
@@ -92,6 +96,25 @@ def main() -> None:
         print("\nGraph reused: cached=True on both sides where the layer has it (PyG: GCNConv only), a")
         print("training loop on a fixed graph; the targets above are for the per-call figures")
         table(sizes, args.repeats, cached=True)
+    print("\nValidation (check_graph) as a share of one layer call (forward + backward), 10^5 edges")
+    validation_share(args.repeats)
+
+
+def validation_share(repeats: int, num_edges: int = 100_000) -> None:
+    edge_index, n = random_graph(num_edges)
+    x = torch.randn(n, 64, requires_grad=True)
+    t_check = []
+    for _ in range(max(repeats, 5) * 10):
+        t0 = time.perf_counter()
+        check_graph(x, edge_index)
+        t_check.append(time.perf_counter() - t0)
+    check = min(t_check)
+    print(f"{'layer':<5} {'call (ms)':>10} {'check (ms)':>11} {'share':>7}")
+    for kind in ["GCN", "GAT", "GIN"]:
+        ours, _ = make_pair(kind)
+        time_fwd_bwd(ours, x, edge_index, 1)
+        call = min(time_fwd_bwd(ours, x, edge_index, repeats))
+        print(f"{kind:<5} {1e3 * call:>10.2f} {1e3 * check:>11.3f} {100 * check / call:>6.1f}%")
 
 
 def table(sizes: list[int], repeats: int, cached: bool) -> None:

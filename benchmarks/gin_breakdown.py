@@ -21,7 +21,8 @@ import argparse
 import torch
 
 from bench_gnn import make_pair, random_graph, time_fwd_bwd
-from gdlutils.message_passing import CSRGraph, check_graph, sum_aggregate
+from gdlutils._sparse import CSRGraph, sum_aggregate
+from gdlutils.message_passing import check_graph
 
 
 def main() -> None:
@@ -34,10 +35,10 @@ def main() -> None:
     x = torch.randn(n, 64, requires_grad=True)
     ours, ref = make_pair("GIN")
     mlp = ref.nn
-    cached = CSRGraph(edge_index, n, validate=False, transpose=True, edge_ids=False)
+    cached = CSRGraph(edge_index, n, transpose=True, edge_ids=False)
 
     def fresh(ei):
-        return CSRGraph(ei, n, validate=False, transpose=True, edge_ids=False)
+        return CSRGraph(ei, n, transpose=True, edge_ids=False)
 
     variants = {
         "PyG GINConv": lambda: ref(x, edge_index),

@@ -15,7 +15,7 @@ reference) and, where the aggregation is linear in the node features, one CSR sp
 product (``fast=True``, the default). Parameter names follow PyTorch Geometric, so
 ``ours.load_state_dict(pyg_layer.state_dict())`` gives the same outputs.
 
-Introduced in: 5.3 (graph neural networks).
+Introduced in: 5.3, :doc:`/book/05_models/05_3_1_message_passing`.
 """
 from __future__ import annotations
 
@@ -23,24 +23,23 @@ import math
 import time
 import warnings
 from dataclasses import dataclass, field
-from typing import Literal, Sequence
+from typing import Callable, Literal, Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from gdlutils import _sparse
+from gdlutils.graphs import _check_count, check_edge_weight
 from gdlutils.message_passing import (
-    CSRGraph,
-    _csr_struct,
-    add_self_loops,
+    _check_reduce,
     check_graph,
     gcn_norm,
     propagate,
     remove_self_loops,
+    add_self_loops,
     scatter,
     segment_softmax,
-    spmm,
-    sum_aggregate,
 )
 from gdlutils.spectral import ChebConv
 from gdlutils.training import accuracy as _accuracy
@@ -71,57 +70,9 @@ __all__ = [
 
 
 # ------------------------------------------------------------------ helpers
-def _is_sparse(x: Tensor) -> bool:
-    return x.layout in (torch.sparse_coo, torch.sparse_csr)
-
-
-_TRANSPOSE_CACHE: dict = {}
-
-
-def _transposed_pattern(x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-    """CSR pattern of x^T and the permutation of x's stored values into it, cached per pattern
-    (sparse dropout changes the values, never the pattern)."""
-    crow, col = x.crow_indices(), x.col_indices()
-    key = (crow.data_ptr(), col.data_ptr(), col.numel(), tuple(x.shape))
-    hit = _TRANSPOSE_CACHE.get(key)
-    if hit is not None:
-        return hit[1]
-    rows = torch.repeat_interleave(torch.arange(x.size(0), device=col.device), crow[1:] - crow[:-1])
-    pattern = _csr_struct(col.long(), rows, x.size(1), n_cols=x.size(0))  # rows of x^T = columns of x
-    if len(_TRANSPOSE_CACHE) > 8:
-        _TRANSPOSE_CACHE.clear()
-    _TRANSPOSE_CACHE[key] = (col, pattern)
-    return pattern
-
-
-class _SparseDenseMM(torch.autograd.Function):
-    """X W for a sparse CSR X (no gradient for X), with the gradient X^T G of W computed from a
-    cached transposed pattern instead of transposing X at every step."""
-
-    @staticmethod
-    def forward(ctx, w: Tensor, x: Tensor):
-        ctx.x = x
-        return x @ w
-
-    @staticmethod
-    def backward(ctx, grad: Tensor):
-        x = ctx.x
-        crow_t, col_t, order = _transposed_pattern(x)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            xt = torch.sparse_csr_tensor(crow_t, col_t, x.values()[order], (x.size(1), x.size(0)), check_invariants=False)
-        return xt @ grad, None
-
-
 def _linear(lin: nn.Linear, x: Tensor) -> Tensor:
     """``lin(x)`` that also accepts a sparse (COO or CSR) ``x``."""
-    if _is_sparse(x):
-        if x.layout == torch.sparse_csr and not x.requires_grad:
-            out = _SparseDenseMM.apply(lin.weight.t(), x)
-        else:
-            out = torch.sparse.mm(x, lin.weight.t())
-        return out + lin.bias if lin.bias is not None else out
-    return lin(x)
+    return _sparse.sparse_linear(lin, x) if _sparse.is_sparse(x) else lin(x)
 
 
 def _backward_follows(*tensors: Tensor) -> bool:
@@ -129,11 +80,23 @@ def _backward_follows(*tensors: Tensor) -> bool:
     return torch.is_grad_enabled() and any(t.requires_grad for t in tensors)
 
 
-def _check_x(x: Tensor, in_channels: int, name: str) -> None:
+def _check_x(x: Tensor, in_channels: int | None, name: str) -> None:
+    """A layer's node features: a floating-point ``(n, in_channels)`` tensor (dense or sparse)."""
+    want = f"(n, {in_channels if in_channels is not None else 'F'})"
     if not isinstance(x, Tensor):
-        raise TypeError(f"{name}: x must be a torch.Tensor of shape (n, {in_channels}), got {type(x).__name__}")
-    if x.dim() != 2 or x.size(1) != in_channels:
-        raise ValueError(f"{name}: x must have shape (n, {in_channels}), got {tuple(x.shape)}")
+        raise TypeError(f"{name}: x must be a torch.Tensor of shape {want}, got {type(x).__name__}")
+    if x.dim() != 2 or (in_channels is not None and x.size(1) != in_channels):
+        raise ValueError(f"{name}: x must have shape {want} (one row of features per node), got {tuple(x.shape)}")
+    if not x.dtype.is_floating_point:
+        raise TypeError(f"{name}: x must be a floating-point tensor, got dtype {x.dtype}; use x.float()")
+
+
+def _check_cached(cached_nodes: int, n: int, name: str) -> None:
+    if cached_nodes != n:
+        raise ValueError(
+            f"{name}: the cached graph has {cached_nodes} nodes but x has {n} rows; cached=True is for one "
+            "fixed graph: call reset_parameters() or build the layer with cached=False"
+        )
 
 
 def _glorot(t: Tensor) -> None:
@@ -150,10 +113,15 @@ def sparse_features(x: Tensor, normalize: bool = True) -> Tensor:
     Citation-graph features are > 98 % zeros; a sparse first layer costs :math:`O(\\text{nnz}\\,F')`
     instead of :math:`O(nFF')`.
 
-    Shapes: x ``(n, F)``; returns a sparse CSR ``(n, F)``. Introduced in: 5.3.
+    Shapes:
+        x ``(n, F)``; returns a sparse CSR ``(n, F)``.
+
+    Introduced in: 5.3, :doc:`/book/05_models/05_3_3_planetoid`.
     """
-    if x.dim() != 2:
-        raise ValueError(f"x must be a (n, F) matrix, got shape {tuple(x.shape)}")
+    if not isinstance(x, Tensor) or x.dim() != 2 or not x.dtype.is_floating_point:
+        raise ValueError(f"x must be a floating-point (n, F) matrix, got {getattr(x, 'shape', type(x).__name__)}")
+    if not bool(torch.isfinite(x).all()):
+        raise ValueError("x holds NaN or infinite values; features must be finite")
     if normalize:
         s = x.sum(-1, keepdim=True)
         x = x / s.clamp(min=1e-12) * (s != 0)
@@ -167,12 +135,15 @@ def dropout(x: Tensor, p: float, training: bool = True) -> Tensor:
     same distribution as ``torch.nn.functional.dropout``, drawn with ``torch.rand`` (several times
     faster than ``bernoulli_`` on CPU).
 
-    Shapes: x any; returns the same shape. Introduced in: 5.3.
+    Shapes:
+        x any; returns the same shape.
+
+    Introduced in: 5.3, :doc:`/book/05_models/05_3_3_planetoid`.
     """
+    if not 0.0 <= p < 1.0:  # also refuses NaN
+        raise ValueError(f"dropout probability p must be in [0, 1), got {p}")
     if not training or p == 0.0:
         return x
-    if not 0.0 <= p < 1.0:
-        raise ValueError(f"dropout probability must be in [0, 1), got {p}")
     return x * (torch.rand_like(x) >= p) * (1.0 / (1.0 - p))
 
 
@@ -180,11 +151,16 @@ def sparse_dropout(x: Tensor, p: float, training: bool = True) -> Tensor:
     """Dropout of the stored entries of a sparse matrix (kept ones scaled by :math:`1/(1-p)`),
     which equals dense dropout on the non-zeros (zeros stay zero either way).
 
-    Shapes: x sparse CSR/COO or dense ``(n, F)``; returns the same layout. Introduced in: 5.3.
+    Shapes:
+        x sparse CSR/COO or dense ``(n, F)``; returns the same layout.
+
+    Introduced in: 5.3, :doc:`/book/05_models/05_3_3_planetoid`.
     """
+    if not 0.0 <= p < 1.0:
+        raise ValueError(f"dropout probability p must be in [0, 1), got {p}")
     if not training or p == 0.0:
         return x
-    if not _is_sparse(x):
+    if not _sparse.is_sparse(x):
         return dropout(x, p, training)
     if x.layout == torch.sparse_csr:
         vals = dropout(x.values(), p, True)
@@ -196,12 +172,17 @@ def sparse_dropout(x: Tensor, p: float, training: bool = True) -> Tensor:
 
 
 def mlp(sizes: Sequence[int], batch_norm: bool = False) -> nn.Sequential:
-    """A multilayer perceptron ``Linear -> [BatchNorm] -> ReLU -> ... -> Linear``.
+    """A multilayer perceptron ``Linear -> [BatchNorm] -> ReLU -> ... -> Linear`` with the
+    given layer widths, :math:`\\mathbf x \\mapsto W_L\\sigma(\\cdots\\sigma(W_1\\mathbf x + b_1)\\cdots) + b_L`.
 
-    Introduced in: 5.3.
+    Shapes:
+        input ``(..., sizes[0])``; output ``(..., sizes[-1])``.
+
+    Introduced in: 5.3, :doc:`/book/05_models/05_3_1_message_passing`.
     """
-    if len(sizes) < 2:
-        raise ValueError(f"mlp needs at least an input and an output size, got {list(sizes)}")
+    if isinstance(sizes, (str, Tensor)) or not hasattr(sizes, "__len__") or len(sizes) < 2:
+        raise ValueError(f"mlp needs a list of at least an input and an output size, got {sizes!r}")
+    sizes = [_check_count(k, "every size", 1) for k in sizes]
     layers: list[nn.Module] = []
     for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
         layers.append(nn.Linear(a, b))
@@ -213,8 +194,16 @@ def mlp(sizes: Sequence[int], batch_norm: bool = False) -> nn.Sequential:
 
 
 # ------------------------------------------------------------------ convolutional flavour
+def _weighted_sum(edge_index: Tensor, weight: Tensor, num_nodes: int) -> Callable[[Tensor], Tensor]:
+    """The readable form of a linear aggregation, :math:`\\mathbf h_i = \\sum_{j \\to i} w_{ji}\\mathbf x_j`."""
+    def aggregate(h: Tensor) -> Tensor:
+        return propagate(h, edge_index, lambda x_i, x_j, w: w.unsqueeze(-1) * x_j, "sum", edge_attr=weight, num_nodes=num_nodes)
+    aggregate.num_nodes = num_nodes  # type: ignore[attr-defined]
+    return aggregate
+
+
 class GCNConv(nn.Module):
-    """Graph convolution of Kipf and Welling {cite}`kipf2017semi`:
+    """Graph convolution of Kipf and Welling :cite:`kipf2017semi`:
 
     .. math:: X' = \\hat A X W + b,\\qquad \\hat A = \\tilde D^{-1/2}(A + I)\\tilde D^{-1/2},
 
@@ -224,9 +213,10 @@ class GCNConv(nn.Module):
 
     Args:
         in_channels, out_channels: :math:`F`, :math:`F'`.
-        improved: use :math:`A + 2I` (PyG's ``GCNConv`` does so only when ``edge_weight`` is
-            given; here it always does).
-        cached: build :math:`\\hat A` on the first call and reuse it (fixed graph only).
+        improved: use :math:`A + 2I` when ``edge_weight`` is given (as PyG's ``GCNConv``;
+            without edge weights it has no effect).
+        cached: build :math:`\\hat A` on the first call and reuse it (one fixed graph only, as
+            PyG; :meth:`reset_parameters` clears it).
         add_self_loops, normalize: as in PyG (without normalisation :math:`\\hat A = A`).
         fast: CSR fast path (True) or the generic scatter core (False).
 
@@ -234,7 +224,7 @@ class GCNConv(nn.Module):
         x: ``(n, F)`` dense or sparse; edge_index: ``(2, E)``; edge_weight: ``(E,)``;
         returns ``(n, F')``.
 
-    Introduced in: 5.3.
+    Introduced in: 5.3, :doc:`/book/05_models/05_3_1_message_passing`.
     """
 
     def __init__(
@@ -249,76 +239,49 @@ class GCNConv(nn.Module):
         fast: bool = True,
     ):
         super().__init__()
-        self.in_channels, self.out_channels = in_channels, out_channels
+        self.in_channels = _check_count(in_channels, "in_channels", 1)
+        self.out_channels = _check_count(out_channels, "out_channels", 1)
         self.improved, self.cached, self.add_self_loops, self.normalize, self.fast = improved, cached, add_self_loops, normalize, fast
         self.lin = nn.Linear(in_channels, out_channels, bias=False)
         self.bias = nn.Parameter(torch.empty(out_channels)) if bias else None
-        self._cache: tuple | None = None
-        self._scaled_cache: tuple | None = None
+        self._cached_a_hat = None
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        """Glorot weights, zero bias (as PyG); clears the cache."""
+        """Glorot weights, zero bias (as PyG); clears the cached :math:`\\hat A`."""
         nn.init.xavier_uniform_(self.lin.weight)
         if self.bias is not None:
             nn.init.zeros_(self.bias)
-        self._cache = self._scaled_cache = None
+        self._cached_a_hat = None
 
-    def _operator(self, edge_index: Tensor, n: int, edge_weight: Tensor | None, dtype) -> tuple:
-        if self.cached and self._cache is not None:
-            if self._cache[2] != n:
-                raise ValueError(f"cached operator has {self._cache[2]} nodes but x has {n} rows; use cached=False")
-            return self._cache
-        if self.normalize:
-            ei, w = gcn_norm(edge_index, n, edge_weight, self.add_self_loops, self.improved, dtype)
+    def _normalized_adjacency(self, edge_index: Tensor, num_nodes: int, edge_weight: Tensor | None = None,
+                             dtype: torch.dtype | None = None) -> Callable[[Tensor], Tensor]:
+        """:math:`\\hat A` as a function :math:`H \\mapsto \\hat A H` (kept when ``cached``);
+        ``edge_index`` must have been validated."""
+        if self.cached and self._cached_a_hat is not None:
+            _check_cached(self._cached_a_hat.num_nodes, num_nodes, "GCNConv")
+            return self._cached_a_hat
+        if self.fast:
+            a_hat = _sparse.gcn_operator(
+                edge_index, num_nodes, edge_weight, improved=self.improved, add_self_loops=self.add_self_loops,
+                normalize=self.normalize, dtype=dtype, transpose=_backward_follows(self.lin.weight),
+            )
+        elif self.normalize:
+            a_hat = _weighted_sum(*gcn_norm(edge_index, edge_weight, num_nodes, self.improved, self.add_self_loops, dtype), num_nodes)
         else:
-            ei, w = edge_index, (edge_weight if edge_weight is not None else torch.ones(edge_index.size(1), dtype=dtype))
-            if self.add_self_loops:
-                ei, w = add_self_loops(ei, n, w, 2.0 if self.improved else 1.0)
-        op = (ei, w, n, CSRGraph(ei, n, validate=False) if self.fast else None)
+            w = edge_weight if edge_weight is not None else torch.ones(edge_index.size(1), dtype=dtype, device=edge_index.device)
+            a_hat = _weighted_sum(edge_index, w.to(dtype), num_nodes)
         if self.cached:
-            self._cache = op
-        return op
-
-    def _scaled_operator(self, edge_index: Tensor, n: int, dtype) -> tuple:
-        r"""For an unweighted graph: the 0/1 pattern of :math:`A` without its self-loops, the
-        loop weights :math:`\lambda_i` (1 where a loop existed, else 1 or 2) and
-        :math:`\tilde D^{-1/2}`, so that :math:`\hat A = \tilde D^{-1/2}(A + \Lambda)\tilde D^{-1/2}`."""
-        if self.cached and self._scaled_cache is not None:
-            if self._scaled_cache[0] != n:
-                raise ValueError(f"cached operator has {self._scaled_cache[0]} nodes but x has {n} rows; use cached=False")
-            return self._scaled_cache[1:]
-        src, dst = edge_index[0], edge_index[1]
-        fill = 2.0 if self.improved else 1.0
-        is_loop = src == dst
-        if bool(is_loop.any()):  # as add_remaining_self_loops: an existing (unit) loop is kept
-            loop_w = torch.full((n, 1), fill, dtype=dtype, device=edge_index.device)
-            loop_w[src[is_loop]] = 1.0
-            edge_index = edge_index[:, ~is_loop]
-        else:
-            loop_w = fill
-        graph = CSRGraph(edge_index, n, validate=False, transpose=_backward_follows(self.lin.weight), edge_ids=False)
-        deg = (graph.crow[1:] - graph.crow[:-1]).to(dtype).unsqueeze(-1) + loop_w  # >= 1: no division by zero
-        op = (graph, loop_w, deg.rsqrt_())
-        if self.cached:
-            self._scaled_cache = (n, *op)
-        return op
+            self._cached_a_hat = a_hat
+        return a_hat
 
     def forward(self, x: Tensor, edge_index: Tensor, edge_weight: Tensor | None = None) -> Tensor:
         _check_x(x, self.in_channels, "GCNConv")
         edge_index, n = check_graph(x, edge_index)
-        if self.fast and edge_weight is None and self.normalize and self.add_self_loops:
-            # unweighted fast path: the normalisation is two diagonal scalings around one
-            # unweighted CSR product, D^-1/2 (A + L) D^-1/2 H, in one autograd node
-            graph, loop_w, s = self._scaled_operator(edge_index, n, x.dtype)
-            out = sum_aggregate(graph, _linear(self.lin, x), loop_w, s)
-            return out + self.bias if self.bias is not None else out
-        ei, w, n, graph = self._operator(edge_index, n, edge_weight, x.dtype)
-        h = _linear(self.lin, x)
-        if self.fast:
-            out = spmm(graph, w, h)
-        else:
-            out = propagate(h, ei, lambda xi, xj, e: e.unsqueeze(-1) * xj, "sum", edge_attr=w)
+        if edge_weight is not None:
+            edge_weight = check_edge_weight(edge_weight, edge_index.size(1))
+        a_hat = self._normalized_adjacency(edge_index, n, edge_weight, x.dtype)
+        out = a_hat(_linear(self.lin, x))  # \hat A X W
         return out + self.bias if self.bias is not None else out
 
     def extra_repr(self) -> str:
@@ -326,7 +289,7 @@ class GCNConv(nn.Module):
 
 
 class SGConv(nn.Module):
-    """Simplified graph convolution (SGC) of Wu et al. {cite}`wu2019simplifying`: :math:`K`
+    """Simplified graph convolution (SGC) of Wu et al. :cite:`wu2019simplifying`: :math:`K`
     propagation steps without nonlinearity, then one linear map,
 
     .. math:: X' = \\hat A^K X W + b .
@@ -337,7 +300,7 @@ class SGConv(nn.Module):
     Shapes:
         x: ``(n, F)``; edge_index: ``(2, E)``; edge_weight: ``(E,)``; returns ``(n, F')``.
 
-    Introduced in: 5.3.
+    Introduced in: 5.3, :doc:`/book/05_models/05_3_3_planetoid`.
     """
 
     def __init__(
@@ -345,36 +308,36 @@ class SGConv(nn.Module):
         add_self_loops: bool = True, bias: bool = True, fast: bool = True,
     ):
         super().__init__()
-        if int(K) != K or K < 0:
-            raise ValueError(f"K must be a non-negative integer, got {K!r}")
-        self.in_channels, self.out_channels, self.K = in_channels, out_channels, int(K)
+        self.in_channels = _check_count(in_channels, "in_channels", 1)
+        self.out_channels = _check_count(out_channels, "out_channels", 1)
+        self.K = _check_count(K, "K")
         self.cached, self.add_self_loops, self.fast = cached, add_self_loops, fast
         self.lin = nn.Linear(in_channels, out_channels, bias=bias)
-        self._cache: Tensor | None = None
+        self._cached_features: Tensor | None = None
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
         """PyTorch's default ``Linear`` initialisation (as PyG's ``SGConv``); clears the cache."""
         self.lin.reset_parameters()
-        self._cache = None
+        self._cached_features = None
 
     def forward(self, x: Tensor, edge_index: Tensor, edge_weight: Tensor | None = None) -> Tensor:
         _check_x(x, self.in_channels, "SGConv")
         edge_index, n = check_graph(x, edge_index)
-        if self.cached and self._cache is not None:
-            if self._cache.size(0) != n:
-                raise ValueError(f"cached features have {self._cache.size(0)} rows but x has {n}; use cached=False")
-            h = self._cache
+        if edge_weight is not None:
+            edge_weight = check_edge_weight(edge_weight, edge_index.size(1))
+        if self.cached and self._cached_features is not None:
+            _check_cached(self._cached_features.size(0), n, "SGConv")
+            return self.lin(self._cached_features)
+        h = x.to_dense() if _sparse.is_sparse(x) else x
+        if self.fast:
+            a_hat = _sparse.gcn_operator(edge_index, n, edge_weight, add_self_loops=self.add_self_loops, dtype=x.dtype)
         else:
-            if _is_sparse(x):
-                x = x.to_dense()
-            ei, w = gcn_norm(edge_index, n, edge_weight, self.add_self_loops, False, x.dtype)
-            graph = CSRGraph(ei, n, validate=False) if self.fast else None
-            h = x
-            for _ in range(self.K):
-                h = spmm(graph, w, h) if self.fast else propagate(h, ei, lambda xi, xj, e: e.unsqueeze(-1) * xj, "sum", edge_attr=w)
-            if self.cached:
-                self._cache = h.detach()
+            a_hat = _weighted_sum(*gcn_norm(edge_index, edge_weight, n, add_self_loops=self.add_self_loops, dtype=x.dtype), n)
+        for _ in range(self.K):
+            h = a_hat(h)  # \hat A^K X
+        if self.cached:
+            self._cached_features = h.detach()
         return self.lin(h)
 
     def extra_repr(self) -> str:
@@ -383,11 +346,11 @@ class SGConv(nn.Module):
 
 # ------------------------------------------------------------------ attentional flavour
 class GATConv(nn.Module):
-    """Graph attention layer of Veličković et al. {cite}`velickovic2018graph`, multi-head:
+    """Graph attention layer of Veličković et al. :cite:`velickovic2018graph`, multi-head:
 
     .. math::
 
-        \\mathbf z_j = W\\mathbf x_j \\in \\R^{H\\times C},\\qquad
+        \\mathbf z_j = W\\mathbf x_j \\in \\mathbb R^{H\\times C},\\qquad
         e^h_{ij} = \\operatorname{LeakyReLU}\\big(\\mathbf a_{\\text{dst}}^{h\\top}\\mathbf z^h_i + \\mathbf a_{\\text{src}}^{h\\top}\\mathbf z^h_j\\big),\\qquad
         \\alpha^h_{ij} = \\operatorname{softmax}_{j \\in \\mathcal N_i \\cup\\{i\\}} e^h_{ij},
 
@@ -402,7 +365,8 @@ class GATConv(nn.Module):
         in_channels, out_channels: :math:`F` and :math:`C` (per head).
         heads: :math:`H`; concat: concatenate heads (output :math:`HC`) or average (:math:`C`).
         negative_slope: of the LeakyReLU; dropout: on the attention coefficients (training).
-        cached: keep the graph structure (with self-loops, CSR) of the first call.
+        cached: keep the graph structure (with self-loops, CSR) of the first call (one fixed
+            graph only; PyG's ``GATConv`` has no such option).
         fast: CSR fast path or the generic scatter core.
 
     Shapes:
@@ -410,7 +374,7 @@ class GATConv(nn.Module):
         with ``return_attention_weights=True`` also ``(edge_index (2, E'), alpha (E', H))``
         (the edges with self-loops, sorted by target on the fast path).
 
-    Introduced in: 5.3.
+    Introduced in: 5.3, :doc:`/book/05_models/05_3_1_message_passing`.
     """
 
     def __init__(
@@ -427,16 +391,19 @@ class GATConv(nn.Module):
         fast: bool = True,
     ):
         super().__init__()
-        if heads < 1:
-            raise ValueError(f"heads must be positive, got {heads}")
-        self.in_channels, self.out_channels, self.heads, self.concat = in_channels, out_channels, heads, concat
+        self.in_channels = _check_count(in_channels, "in_channels", 1)
+        self.out_channels = _check_count(out_channels, "out_channels", 1)
+        self.heads = _check_count(heads, "heads", 1)
+        if not 0.0 <= dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+        self.concat = concat
         self.negative_slope, self.dropout, self.add_self_loops = negative_slope, dropout, add_self_loops
         self.cached, self.fast = cached, fast
         self.lin = nn.Linear(in_channels, heads * out_channels, bias=False)
         self.att_src = nn.Parameter(torch.empty(1, heads, out_channels))
         self.att_dst = nn.Parameter(torch.empty(1, heads, out_channels))
         self.bias = nn.Parameter(torch.empty(heads * out_channels if concat else out_channels)) if bias else None
-        self._cache: tuple | None = None
+        self._cached_graph = None
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -446,53 +413,38 @@ class GATConv(nn.Module):
         _glorot(self.att_dst)
         if self.bias is not None:
             nn.init.zeros_(self.bias)
-        self._cache = None
+        self._cached_graph = None
 
-    def _structure(self, edge_index: Tensor, n: int) -> tuple:
-        if self.cached and self._cache is not None:
-            if self._cache[1] != n:
-                raise ValueError(f"cached graph has {self._cache[1]} nodes but x has {n} rows; use cached=False")
-            return self._cache
-        ei = edge_index
-        if self.add_self_loops:
-            ei, _ = remove_self_loops(ei)
-            ei, _ = add_self_loops(ei, n)
-        graph = None
-        if self.fast:  # reorder the edges by target once, so attention values are already in CSR order
-            ei = CSRGraph(ei, n, validate=False).sorted_edge_index()
-            graph = CSRGraph.from_sorted(ei, n, validate=False, transpose=_backward_follows(self.lin.weight))
-            ei = graph.edge_index
-        st = (ei, n, graph)
+    def _graph(self, edge_index: Tensor, n: int):
+        """The edges with self-loops (fast path: as a CSR graph, sorted by target)."""
+        if self.cached and self._cached_graph is not None:
+            _check_cached(self._cached_graph[1], n, "GATConv")
+            return self._cached_graph[0]
+        if self.fast:
+            graph = _sparse.attention_graph(edge_index, n, self.add_self_loops, transpose=_backward_follows(self.lin.weight))
+        else:
+            graph = add_self_loops(remove_self_loops(edge_index)[0], num_nodes=n)[0] if self.add_self_loops else edge_index
         if self.cached:
-            self._cache = st
-        return st
+            self._cached_graph = (graph, n)
+        return graph
 
     def forward(self, x: Tensor, edge_index: Tensor, return_attention_weights: bool = False):
         _check_x(x, self.in_channels, "GATConv")
         edge_index, n = check_graph(x, edge_index)
-        ei, n, graph = self._structure(edge_index, n)
-        H, C = self.heads, self.out_channels
-        z = _linear(self.lin, x).view(n, H, C)
-        a_src = (z * self.att_src).sum(-1)  # (n, H)
-        a_dst = (z * self.att_dst).sum(-1)
+        graph = self._graph(edge_index, n)
+        ei = graph.edge_index if self.fast else graph
         src, dst = ei[0], ei[1]
-        if self.fast:  # index_select: its backward (index_add_) is ~3x faster than that of x[idx]
-            scores = F.leaky_relu(a_src.index_select(0, src) + a_dst.index_select(0, dst), self.negative_slope)
-            alpha = segment_softmax(scores, dst, n, ptr=graph.crow)
-            alpha_d = dropout(alpha, self.dropout, self.training)
-            out = spmm(graph, alpha_d, z)
+        H, C = self.heads, self.out_channels
+        z = _linear(self.lin, x).view(n, H, C)  # z_j = W x_j
+        a_src, a_dst = (z * self.att_src).sum(-1), (z * self.att_dst).sum(-1)  # (n, H)
+        # e_ij = LeakyReLU(a_dst . z_i + a_src . z_j); index_select: its backward is faster than x[idx]'s
+        scores = F.leaky_relu(a_src.index_select(0, src) + a_dst.index_select(0, dst), self.negative_slope)
+        alpha = _sparse.segment_softmax_csr(scores, graph) if self.fast else segment_softmax(scores, dst, num_nodes=n)
+        alpha_d = dropout(alpha, self.dropout, self.training)
+        if self.fast:  # sum_j alpha_ij z_j
+            out = _sparse.spmm(graph, alpha_d, z)
         else:
-            def message(z_i, z_j, e):  # e holds the two halves of the score, (E, 2, H)
-                return F.leaky_relu(e[:, 0] + e[:, 1], self.negative_slope), z_j
-
-            edge_terms = torch.stack([a_src[src], a_dst[dst]], dim=1)  # (E, 2, H)
-            scores = F.leaky_relu(edge_terms[:, 0] + edge_terms[:, 1], self.negative_slope)
-            alpha = segment_softmax(scores, dst, n)
-            if self.training and self.dropout > 0:
-                alpha_d = dropout(alpha, self.dropout, True)
-                out = scatter(alpha_d.unsqueeze(-1) * z[src], dst, n, "sum")
-            else:
-                out = propagate(z, ei, message, "softmax", edge_attr=edge_terms)
+            out = scatter(alpha_d.unsqueeze(-1) * z.index_select(0, src), dst, dim_size=n, reduce="sum")
         out = out.reshape(n, H * C) if self.concat else out.mean(1)
         if self.bias is not None:
             out = out + self.bias
@@ -506,40 +458,45 @@ class GATConv(nn.Module):
 
 # ------------------------------------------------------------------ message-passing flavour
 class GINConv(nn.Module):
-    """Graph isomorphism network layer of Xu et al. {cite}`xu2019powerful`:
+    """Graph isomorphism network layer of Xu et al. :cite:`xu2019powerful`, with PyG's signature
+    ``GINConv(nn, eps=0.0, train_eps=False)``:
 
     .. math:: \\mathbf x'_i = \\phi\\Big((1+\\varepsilon)\\,\\mathbf x_i + \\sum_{j \\to i}\\mathbf x_j\\Big)
 
     with :math:`\\phi` an MLP. Sum aggregation is injective on multisets (for suitable
     :math:`\\phi`), which makes GIN as powerful as the 1-WL test. The sum is linear: the fast
-    path is one CSR product :math:`AX`.
+    path is one CSR product :math:`(A + (1+\\varepsilon)I)X`.
 
     Args:
-        nn_: the MLP :math:`\\phi` (``torch.nn.Module``); eps: initial :math:`\\varepsilon`;
+        nn: the MLP :math:`\\phi` (a ``torch.nn.Module``); eps: initial :math:`\\varepsilon`;
         train_eps: learn :math:`\\varepsilon`; fast: CSR fast path or generic core.
-        cached: keep the CSR structure of the first call's graph and reuse it (fixed graph
+        cached: keep the CSR structure of the first call's graph and reuse it (one fixed graph
             only, as ``cached`` of :class:`GCNConv`; PyG's ``GINConv`` has no such option).
 
     Shapes:
         x: ``(n, F)``; edge_index: ``(2, E)``; returns ``(n, F')`` (the MLP's output).
 
-    Introduced in: 5.3.
+    Introduced in: 5.3, :doc:`/book/05_models/05_3_1_message_passing`.
     """
 
-    def __init__(self, nn_: nn.Module, eps: float = 0.0, train_eps: bool = False, fast: bool = True, cached: bool = False):
+    def __init__(self, nn: torch.nn.Module, eps: float = 0.0, train_eps: bool = False, *, fast: bool = True, cached: bool = False):
         super().__init__()
-        self.nn = nn_
+        if not isinstance(nn, torch.nn.Module):
+            raise TypeError(f"GINConv: nn must be a torch.nn.Module (the MLP phi), got {type(nn).__name__}")
+        if not math.isfinite(eps):
+            raise ValueError(f"GINConv: eps must be finite, got {eps}")
+        self.nn = nn
         self.initial_eps, self.fast, self.cached = eps, fast, cached
-        self._cache: CSRGraph | None = None
+        self._cached_graph = None
         if train_eps:
-            self.eps = nn.Parameter(torch.empty(1))
+            self.eps = torch.nn.Parameter(torch.empty(1))
         else:
             self.register_buffer("eps", torch.empty(1))
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
         """Reset the MLP's parameters and :math:`\\varepsilon`; clears the cache."""
-        self._cache = None
+        self._cached_graph = None
         reset_submodules(self.nn)
         if hasattr(self.nn, "reset_parameters"):
             self.nn.reset_parameters()
@@ -547,59 +504,62 @@ class GINConv(nn.Module):
             self.eps.fill_(self.initial_eps)
 
     def forward(self, x: Tensor, edge_index: Tensor) -> Tensor:
-        if not isinstance(x, Tensor) or x.dim() != 2:
-            raise ValueError(f"GINConv: x must be a (n, F) tensor, got {getattr(x, 'shape', type(x))}")
-        if not self.fast:
-            edge_index, _ = check_graph(x, edge_index)
-            return self.nn(propagate(x, edge_index, aggr="sum") + (1 + self.eps) * x)
-        graph = self._cache if self.cached else None
+        _check_x(x, None, "GINConv")
+        edge_index, n = check_graph(x, edge_index)
+        if not self.fast:  # (1 + eps) x_i + sum_j x_j
+            return self.nn((1 + self.eps) * x + propagate(x, edge_index, aggr="sum"))
+        graph = self._cached_graph
         if graph is None:
-            edge_index, n = check_graph(x, edge_index)
-            graph = CSRGraph(edge_index, n, validate=False, transpose=self.cached or _backward_follows(x), edge_ids=False)
+            graph = _sparse.CSRGraph(edge_index, n, transpose=self.cached or _backward_follows(x), edge_ids=False)
             if self.cached:
-                self._cache = graph
-        elif graph.num_nodes != x.size(0):
-            raise ValueError(f"cached graph has {graph.num_nodes} nodes but x has {x.size(0)} rows; use cached=False")
-        return self.nn(sum_aggregate(graph, x, 1 + self.eps))  # (A + (1 + eps) I) x in one sparse product
+                self._cached_graph = graph
+        _check_cached(graph.num_nodes, n, "GINConv")
+        return self.nn(_sparse.sum_aggregate(graph, x, 1 + self.eps))  # (A + (1 + eps) I) x in one sparse product
 
 
 class MeanConv(nn.Module):
-    """A mean-aggregating layer (GraphSAGE-mean style, {cite}`hamilton2017inductive`):
+    """A mean-aggregating layer, PyG's ``SAGEConv(in_channels, out_channels, aggr="mean")``
+    (GraphSAGE-mean, :cite:`hamilton2017inductive`) with the same parameter names, so
+    ``load_state_dict(sage.state_dict())`` gives the same outputs:
 
-    .. math:: \\mathbf x'_i = W_1\\mathbf x_i + W_2 \\frac{1}{|\\mathcal N_i|}\\sum_{j\\to i}\\mathbf x_j + b .
+    .. math:: \\mathbf x'_i = W_l \\frac{1}{|\\mathcal N_i|}\\sum_{j\\to i}\\mathbf x_j + b + W_r\\mathbf x_i
 
+    (``lin_l`` with the bias :math:`b` acts on the neighbour mean, ``lin_r`` on the node itself).
     Mean aggregation forgets multiplicities (:math:`\\{\\!\\{a, b\\}\\!\\}` and
     :math:`\\{\\!\\{a, a, b, b\\}\\!\\}` look the same), so it is strictly weaker than 1-WL.
 
     Shapes:
         x: ``(n, F)``; edge_index: ``(2, E)``; returns ``(n, F')``.
 
-    Introduced in: 5.3.
+    Introduced in: 5.3, :doc:`/book/05_models/05_3_2_expressivity`.
     """
 
-    def __init__(self, in_channels: int, out_channels: int, fast: bool = True):
+    def __init__(self, in_channels: int, out_channels: int, bias: bool = True, fast: bool = True):
         super().__init__()
-        self.in_channels, self.out_channels, self.fast = in_channels, out_channels, fast
-        self.lin_root = nn.Linear(in_channels, out_channels)
-        self.lin_neigh = nn.Linear(in_channels, out_channels, bias=False)
+        self.in_channels = _check_count(in_channels, "in_channels", 1)
+        self.out_channels = _check_count(out_channels, "out_channels", 1)
+        self.fast = fast
+        self.lin_l = nn.Linear(in_channels, out_channels, bias=bias)
+        self.lin_r = nn.Linear(in_channels, out_channels, bias=False)
 
     def reset_parameters(self) -> None:
-        self.lin_root.reset_parameters()
-        self.lin_neigh.reset_parameters()
+        self.lin_l.reset_parameters()
+        self.lin_r.reset_parameters()
 
     def forward(self, x: Tensor, edge_index: Tensor) -> Tensor:
         _check_x(x, self.in_channels, "MeanConv")
         edge_index, n = check_graph(x, edge_index)
-        if self.fast:
-            deg = torch.bincount(edge_index[1], minlength=n).clamp(min=1).to(x.dtype)
-            agg = spmm(CSRGraph(edge_index, n, validate=False), 1.0 / deg[edge_index[1]], x)
+        if self.fast:  # the neighbour sum as one CSR product, divided by the in-degree
+            graph = _sparse.CSRGraph(edge_index, n, transpose=_backward_follows(x, self.lin_l.weight), edge_ids=False)
+            deg = (graph.crow[1:] - graph.crow[:-1]).clamp(min=1).to(x.dtype).unsqueeze(-1)
+            mean = _sparse.sum_aggregate(graph, x) / deg
         else:
-            agg = propagate(x, edge_index, aggr="mean")
-        return self.lin_root(x) + self.lin_neigh(agg)
+            mean = propagate(x, edge_index, aggr="mean")
+        return self.lin_l(mean) + self.lin_r(x)
 
 
 class MPNNConv(nn.Module):
-    """A general message-passing layer with edge features {cite}`gilmer2017neural`:
+    """A general message-passing layer with edge features :cite:`gilmer2017neural`:
 
     .. math::
 
@@ -614,19 +574,20 @@ class MPNNConv(nn.Module):
         in_channels, out_channels: the sizes :math:`F` and :math:`F'`.
         edge_dim: the size of :math:`\\mathbf e_{ij}` (0: no edge features).
         hidden: the width of both MLPs (default :math:`F'`).
-        aggr: ``"sum"``, ``"mean"`` or ``"max"``.
+        aggr: ``"sum"``, ``"mean"``, ``"max"`` or ``"min"``.
 
     Shapes:
         x: ``(n, F)``; edge_index: ``(2, E)``; edge_attr: ``(E, edge_dim)``; returns ``(n, F')``.
 
-    Introduced in: 5.3.
+    Introduced in: 5.3, :doc:`/book/05_models/05_3_1_message_passing`.
     """
 
     def __init__(self, in_channels: int, out_channels: int, edge_dim: int = 0, hidden: int | None = None, aggr: str = "sum"):
         super().__init__()
-        if aggr not in ("sum", "add", "mean", "max"):
-            raise ValueError(f"aggr must be 'sum', 'mean' or 'max', got {aggr!r}")
-        hidden = hidden or out_channels
+        _check_reduce(aggr, "aggr")
+        in_channels, out_channels = _check_count(in_channels, "in_channels", 1), _check_count(out_channels, "out_channels", 1)
+        edge_dim = _check_count(edge_dim, "edge_dim")
+        hidden = _check_count(hidden or out_channels, "hidden", 1)
         self.in_channels, self.out_channels, self.edge_dim, self.aggr = in_channels, out_channels, edge_dim, aggr
         self.message_mlp = mlp([2 * in_channels + edge_dim, hidden, hidden])
         self.update_mlp = mlp([in_channels + hidden, hidden, out_channels])
@@ -652,7 +613,7 @@ class MPNNConv(nn.Module):
             parts = [x_i, x_j] + ([e] if e is not None else [])
             return self.message_mlp(torch.cat(parts, dim=-1))
 
-        m = propagate(x, edge_index, message, self.aggr, edge_attr=edge_attr)
+        m = propagate(x, edge_index, message, self.aggr, edge_attr=edge_attr, num_nodes=n)
         return self.update_mlp(torch.cat([x, m], dim=-1))
 
 
@@ -665,14 +626,15 @@ class GCN(nn.Module):
     Shapes:
         x: ``(n, F)`` dense or sparse; edge_index: ``(2, E)``; returns logits ``(n, classes)``.
 
-    Introduced in: 5.3.
+    Introduced in: 5.3, :doc:`/book/05_models/05_3_3_planetoid`.
     """
 
     def __init__(self, in_channels: int, hidden: int, out_channels: int, num_layers: int = 2,
                  dropout: float = 0.5, cached: bool = True, fast: bool = True):
         super().__init__()
-        if num_layers < 1:
-            raise ValueError(f"num_layers must be at least 1, got {num_layers}")
+        num_layers = _check_count(num_layers, "num_layers", 1)
+        if not 0.0 <= dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {dropout}")
         sizes = [in_channels] + [hidden] * (num_layers - 1) + [out_channels]
         self.convs = nn.ModuleList(GCNConv(a, b, cached=cached, fast=fast) for a, b in zip(sizes[:-1], sizes[1:]))
         self.dropout = dropout
@@ -709,7 +671,7 @@ class GAT(nn.Module):
     Shapes:
         x: ``(n, F)`` dense or sparse; edge_index: ``(2, E)``; returns logits ``(n, classes)``.
 
-    Introduced in: 5.3.
+    Introduced in: 5.3, :doc:`/book/05_models/05_3_3_planetoid`.
     """
 
     def __init__(self, in_channels: int, hidden: int, out_channels: int, heads: int = 8, out_heads: int = 1,
@@ -735,46 +697,83 @@ class GAT(nn.Module):
 
 # ------------------------------------------------------------------ graph-level models
 def batch_graphs(graphs: Sequence[tuple]) -> tuple[Tensor, Tensor, Tensor]:
-    """Merge graphs ``(x, edge_index)`` into one disjoint union: node features stacked, edge
-    indices shifted, and ``batch[i]`` = the graph node ``i`` belongs to.
+    """Merge graphs ``(x, edge_index)`` into one disjoint union, as PyG's ``Batch``: node
+    features stacked, edge indices shifted by the number of nodes before them, and
+    ``batch[i]`` = the graph node ``i`` belongs to (block-diagonal adjacency).
 
-    Shapes: each x ``(n_k, F)``, edge_index ``(2, E_k)``; returns ``(sum n_k, F)``,
-    ``(2, sum E_k)``, ``(sum n_k,)``. Introduced in: 5.3.
+    Shapes:
+        each x ``(n_k, F)``, edge_index ``(2, E_k)``; returns ``(sum n_k, F)``,
+        ``(2, sum E_k)``, ``(sum n_k,)``.
+
+    Introduced in: 5.3, :doc:`/book/05_models/05_3_2_expressivity`.
     """
+    if isinstance(graphs, (Tensor, str)) or not hasattr(graphs, "__len__") or len(graphs) == 0:
+        raise ValueError("batch_graphs needs a non-empty list of (x, edge_index) pairs")
     xs, eis, bs, off = [], [], [], 0
-    for k, (x, ei) in enumerate(graphs):
+    for k, g in enumerate(graphs):
+        if not isinstance(g, (tuple, list)) or len(g) != 2:
+            raise ValueError(f"graph {k} must be a pair (x, edge_index), got {type(g).__name__}")
+        x, ei = g
         ei, n = check_graph(x, ei)
+        if xs and x.shape[1:] != xs[0].shape[1:]:
+            raise ValueError(f"graph {k}: x has shape {tuple(x.shape)}, the first graph's features {tuple(xs[0].shape)}; all need the same feature size")
         xs.append(x)
         eis.append(ei + off)
-        bs.append(torch.full((n,), k, dtype=torch.long))
+        bs.append(torch.full((n,), k, dtype=torch.long, device=ei.device))
         off += n
     return torch.cat(xs), torch.cat(eis, dim=1), torch.cat(bs)
 
 
 def global_pool(x: Tensor, batch: Tensor, num_graphs: int | None = None, reduce: str = "sum") -> Tensor:
-    """Permutation-invariant read-out :math:`\\mathbf h_G = \\bigoplus_{i \\in G}\\mathbf x_i` per graph.
+    """Permutation-invariant read-out, one vector per graph of a batch:
 
-    Shapes: x ``(n, F)``; batch ``(n,)``; returns ``(num_graphs, F)``. Introduced in: 5.3.
+    .. math:: \\mathbf h_G = \\bigoplus_{i:\\ \\text{batch}_i = G}\\mathbf x_i,\\qquad
+              \\bigoplus \\in \\{\\text{sum}, \\text{mean}, \\max, \\min\\}
+
+    (PyG's ``global_add_pool`` / ``global_mean_pool`` / ``global_max_pool`` in one function).
+    ``num_graphs`` defaults to ``max(batch) + 1``.
+
+    Shapes:
+        x ``(n, F)``; batch ``(n,)`` with values in ``[0, num_graphs)``; returns ``(num_graphs, F)``.
+
+    Introduced in: 5.3, :doc:`/book/05_models/05_3_2_expressivity`.
     """
-    num_graphs = int(batch.max()) + 1 if num_graphs is None else num_graphs
-    return scatter(x, batch, num_graphs, reduce)
+    if not isinstance(x, Tensor) or x.dim() == 0:
+        raise TypeError(f"x must be a tensor of node features (n, F), got {getattr(x, 'shape', type(x).__name__)}")
+    if not isinstance(batch, Tensor) or batch.dim() != 1 or batch.numel() != x.size(0) or batch.dtype.is_floating_point:
+        raise ValueError(
+            f"batch must be an integer tensor of shape (n,) = ({x.size(0)},) giving each node's graph, got "
+            f"{tuple(batch.shape) if isinstance(batch, Tensor) else type(batch).__name__}"
+            f"{'' if not isinstance(batch, Tensor) else ' dtype ' + str(batch.dtype)}"
+        )
+    _check_reduce(reduce)
+    try:
+        return scatter(x, batch, dim_size=num_graphs, reduce=reduce)
+    except ValueError as err:  # name the argument the caller knows
+        raise ValueError(str(err).replace("index", "batch").replace("dim_size", "num_graphs")) from None
 
 
-def triangle_counts(edge_index: Tensor, num_nodes: int) -> Tensor:
+def triangle_counts(edge_index: Tensor, num_nodes: int | None = None) -> Tensor:
     """Number of triangles through each node, :math:`t_i = (A^3)_{ii}/2`, of a simple undirected
-    graph (both directions listed). A substructure count that 1-WL cannot compute.
+    graph (both directions listed; checked). A substructure count that 1-WL cannot compute.
 
-    Shapes: edge_index ``(2, E)``; returns ``(n,)`` float. Introduced in: 5.3.
+    Shapes:
+        edge_index: ``(2, E)``; returns ``(n,)`` float.
+
+    Introduced in: 5.3, :doc:`/book/05_models/05_3_2_expressivity`.
     """
     edge_index, n = check_graph(None, edge_index, num_nodes)
-    graph = CSRGraph(edge_index, n)
-    A = graph.matrix(torch.ones(edge_index.size(1)))
-    # (A^2)_{ij} for each edge j->i, summed over the edges at i: sum_j A_ij (A^2)_ji = (A^3)_ii
-    a2 = (A @ A.to_dense()) if n <= 2048 else None
-    if a2 is None:
-        raise ValueError("triangle_counts is meant for small graphs (n <= 2048)")
-    src, dst = edge_index
-    return scatter(a2[dst, src], dst, n, "sum") / 2
+    if n > 2048:
+        raise ValueError(f"triangle_counts builds a dense (n, n) matrix and is meant for small graphs (n <= 2048), got n = {n}")
+    A = torch.zeros(n, n).index_put_((edge_index[0], edge_index[1]), torch.ones(edge_index.size(1)), accumulate=True)
+    if bool((A > 1).any()) or bool(A.diagonal().any()):
+        raise ValueError("triangle_counts needs a simple graph: no repeated edges and no self-loops (use to_undirected and remove_self_loops)")
+    if not torch.equal(A, A.t()):
+        raise ValueError(
+            "triangle_counts needs an undirected graph listing both directions of every edge; "
+            "got a directed one (use gdlutils.graphs.to_undirected)"
+        )
+    return (A @ A @ A).diagonal() / 2
 
 
 class GraphClassifier(nn.Module):
@@ -787,13 +786,14 @@ class GraphClassifier(nn.Module):
     Shapes:
         x: ``(n, F)``; edge_index: ``(2, E)``; batch: ``(n,)``; returns ``(num_graphs, classes)``.
 
-    Introduced in: 5.3.
+    Introduced in: 5.3, :doc:`/book/05_models/05_3_2_expressivity`.
     """
 
     def __init__(self, in_channels: int, hidden: int, out_channels: int, num_layers: int = 3, kind: Literal["gin", "mean"] = "gin"):
         super().__init__()
         if kind not in ("gin", "mean"):
             raise ValueError(f"kind must be 'gin' or 'mean', got {kind!r}")
+        num_layers = _check_count(num_layers, "num_layers", 1)
         self.kind = kind
         sizes = [in_channels] + [hidden] * num_layers
         if kind == "gin":
@@ -805,7 +805,8 @@ class GraphClassifier(nn.Module):
 
     def embed(self, x: Tensor, edge_index: Tensor, batch: Tensor, num_graphs: int | None = None) -> Tensor:
         """The graph embedding: pooled features of the input and of every layer, concatenated."""
-        num_graphs = int(batch.max()) + 1 if num_graphs is None else num_graphs
+        if num_graphs is None:
+            num_graphs = int(batch.max()) + 1 if isinstance(batch, Tensor) and batch.numel() else 0
         pooled = [global_pool(x, batch, num_graphs, self.readout)]
         for conv in self.convs:
             x = conv(x, edge_index)
@@ -823,8 +824,13 @@ def accuracy(logits: Tensor, y: Tensor, mask: Tensor | None = None) -> float:
     """Fraction of correct argmax predictions on the nodes of ``mask`` (all if None):
     :func:`gdlutils.training.accuracy` restricted to a node mask.
 
-    Shapes: logits ``(n, C)``; y ``(n,)``; mask ``(n,)`` bool.
+    Shapes:
+        logits ``(n, C)``; y ``(n,)``; mask ``(n,)`` bool.
+
+    Introduced in: 5.3, :doc:`/book/05_models/05_3_3_planetoid`.
     """
+    if mask is not None and (not isinstance(mask, Tensor) or mask.dtype != torch.bool or mask.shape != y.shape[:1]):
+        raise ValueError(f"mask must be a boolean tensor of shape (n,) = ({y.size(0)},), got {getattr(mask, 'shape', type(mask).__name__)}")
     if mask is not None:
         logits, y = logits[mask], y[mask]
     return _accuracy(logits, y)
@@ -833,7 +839,10 @@ def accuracy(logits: Tensor, y: Tensor, mask: Tensor | None = None) -> float:
 @dataclass
 class NodeClassificationResult:
     """Outcome of :func:`train_node_classifier`: accuracies of the model at its best validation
-    epoch, that epoch, the wall time, and per-epoch curves."""
+    epoch, that epoch, the wall time, and per-epoch curves.
+
+    Introduced in: 5.3, :doc:`/book/05_models/05_3_3_planetoid`.
+    """
 
     val_acc: float
     test_acc: float
@@ -862,10 +871,24 @@ def train_node_classifier(
 
     Uses ``model.param_groups(weight_decay)`` when the model defines it.
 
-    Shapes: x ``(n, F)`` dense or sparse; edge_index ``(2, E)``; y ``(n,)``; masks ``(n,)`` bool.
+    Shapes:
+        x ``(n, F)`` dense or sparse; edge_index ``(2, E)``; y ``(n,)``; masks ``(n,)`` bool.
 
-    Introduced in: 5.3.
+    Introduced in: 5.3, :doc:`/book/05_models/05_3_3_planetoid`.
     """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    edge_index, n = check_graph(x, edge_index)
+    if not isinstance(y, Tensor) or y.shape != (n,) or y.dtype.is_floating_point:
+        raise ValueError(f"y must be an integer tensor of class labels of shape (n,) = ({n},), got {getattr(y, 'shape', type(y).__name__)}")
+    for name, m in (("train_mask", train_mask), ("val_mask", val_mask), ("test_mask", test_mask)):
+        if not isinstance(m, Tensor) or m.dtype != torch.bool or m.shape != (n,):
+            raise ValueError(f"{name} must be a boolean tensor of shape (n,) = ({n},), got {getattr(m, 'shape', type(m).__name__)}")
+    if not bool(train_mask.any()):
+        raise ValueError("train_mask selects no node: there is nothing to train on")
+    epochs = _check_count(epochs, "epochs", 1)
+    if not (lr > 0 and math.isfinite(lr)):
+        raise ValueError(f"lr must be a positive finite number, got {lr}")
     groups = model.param_groups(weight_decay) if hasattr(model, "param_groups") else [dict(params=model.parameters(), weight_decay=weight_decay)]
     opt = torch.optim.Adam(groups, lr=lr)
     y_train = y[train_mask]

@@ -17,10 +17,11 @@ Matrices (all with self-loops kept as part of :math:`A`, duplicates summed):
 where :math:`D^{-1}` and :math:`D^{-1/2}` are taken as 0 on isolated nodes (so the normalised
 Laplacians have a 1 on the diagonal of an isolated node, as in PyG; networkx puts a 0 there).
 
-Introduced in: 4.1 (graphs and sets); used in 4.4, 5.3 and after.
+Introduced in: 4.1, :doc:`/book/04_domains/04_1_graphs_and_sets`.
 """
 from __future__ import annotations
 
+import math
 from collections import Counter
 from typing import Any, Literal
 
@@ -31,12 +32,16 @@ import torch
 __all__ = [
     "check_edge_index",
     "num_nodes_of",
+    "check_edge_weight",
     "degree",
+    "weighted_degree",
     "adjacency",
     "laplacian",
     "random_permutation",
+    "check_permutation",
     "permute_graph",
     "permute_dense",
+    "graph_action",
     "to_undirected",
     "to_networkx",
     "from_networkx",
@@ -73,8 +78,13 @@ def check_edge_index(edge_index: Any, num_nodes: int | None = None, *, note: str
     ``ValueError`` saying what was expected when the type, shape or dtype is wrong, or an index
     lies outside ``[0, num_nodes)``; ``note`` is added to the out-of-range message.
 
-    Introduced in: 4.1.
+    Shapes:
+        edge_index: ``(2, E)`` (a NumPy array is accepted); returns ``(2, E)`` ``torch.long``.
+
+    Introduced in: 4.1, :doc:`/book/04_domains/04_1_graphs_and_sets`.
     """
+    if num_nodes is not None:
+        num_nodes = _check_count(num_nodes, "num_nodes")
     if isinstance(edge_index, np.ndarray):
         edge_index = torch.from_numpy(edge_index)
     if not isinstance(edge_index, torch.Tensor):
@@ -101,23 +111,61 @@ def check_edge_index(edge_index: Any, num_nodes: int | None = None, *, note: str
     return edge_index
 
 
+def _check_count(value: Any, name: str, minimum: int = 0) -> int:
+    """``value`` as a Python int, refusing floats, bools and anything below ``minimum``."""
+    if isinstance(value, bool) or not hasattr(value, "__index__"):
+        raise TypeError(f"{name} must be an integer, got {value!r} ({type(value).__name__}); pass e.g. {name}=int({name})")
+    value = int(value.__index__())
+    if value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value}")
+    return value
+
+
 def num_nodes_of(edge_index: torch.Tensor, num_nodes: int | None = None) -> int:
-    """``num_nodes`` if given, else ``max(edge_index) + 1`` (0 for an empty graph)."""
+    """``num_nodes`` if given (checked to be a non-negative integer), else
+    ``max(edge_index) + 1`` (0 for an empty graph).
+
+    Shapes:
+        edge_index: ``(2, E)`` (already validated by :func:`check_edge_index`).
+
+    Introduced in: 4.1, :doc:`/book/04_domains/04_1_graphs_and_sets`.
+    """
     if num_nodes is not None:
-        if int(num_nodes) != num_nodes or num_nodes < 0:
-            raise ValueError(f"num_nodes must be a non-negative integer, got {num_nodes!r}")
-        return int(num_nodes)
-    return int(edge_index.max()) + 1 if edge_index.numel() > 0 else 0
+        return _check_count(num_nodes, "num_nodes")
+    return _min_max(edge_index)[1] + 1 if edge_index.numel() > 0 else 0
 
 
 def _weights(edge_index: torch.Tensor, edge_weight: torch.Tensor | None, dtype=None) -> torch.Tensor:
     E = edge_index.size(1)
     if edge_weight is None:
         return torch.ones(E, dtype=dtype or torch.get_default_dtype(), device=edge_index.device)
-    edge_weight = torch.as_tensor(edge_weight)
-    if edge_weight.shape != (E,):
-        raise ValueError(f"edge_weight must have shape (E,) = ({E},), got {tuple(edge_weight.shape)}")
-    return edge_weight.to(dtype) if dtype is not None else edge_weight
+    return check_edge_weight(edge_weight, E).to(dtype) if dtype is not None else check_edge_weight(edge_weight, E)
+
+
+def check_edge_weight(edge_weight: Any, num_edges: int, name: str = "edge_weight") -> torch.Tensor:
+    """Validate per-edge weights: a real, finite tensor of shape ``(E,)`` (one weight per column
+    of ``edge_index``). Returns it (integer weights are converted to the default float dtype).
+
+    Shapes:
+        edge_weight: ``(E,)``.
+
+    Introduced in: 4.1, :doc:`/book/04_domains/04_1_graphs_and_sets`.
+    """
+    if isinstance(edge_weight, np.ndarray):
+        edge_weight = torch.from_numpy(edge_weight)
+    if not isinstance(edge_weight, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor of shape (E,) = ({num_edges},), got {type(edge_weight).__name__}")
+    if edge_weight.shape != (num_edges,):
+        raise ValueError(
+            f"{name} must have shape (E,) = ({num_edges},), one weight per edge, got {tuple(edge_weight.shape)}"
+        )
+    if edge_weight.dtype.is_complex or edge_weight.dtype == torch.bool:
+        raise TypeError(f"{name} must hold real numbers, got dtype {edge_weight.dtype}")
+    if not edge_weight.dtype.is_floating_point:
+        edge_weight = edge_weight.to(torch.get_default_dtype())
+    if not bool(torch.isfinite(edge_weight).all()):
+        raise ValueError(f"{name} holds NaN or infinite values; every edge weight must be finite")
+    return edge_weight
 
 
 def _prepare(edge_index, num_nodes, edge_weight, dtype=None):
@@ -130,17 +178,44 @@ def _prepare(edge_index, num_nodes, edge_weight, dtype=None):
 
 
 # ------------------------------------------------------------------ matrices
-def degree(
+def degree(index: torch.Tensor, num_nodes: int | None = None, dtype: torch.dtype | None = None) -> torch.Tensor:
+    """How often each node occurs in ``index``, as PyTorch Geometric's ``degree``:
+    :math:`d_i = |\\{e : \\text{index}_e = i\\}|`. ``degree(edge_index[1], n)`` is the in-degree,
+    ``degree(edge_index[0], n)`` the out-degree (equal for an undirected graph).
+
+    Shapes:
+        index: ``(E,)``; returns ``(num_nodes,)`` of ``dtype`` (default: the default float dtype).
+
+    Introduced in: 4.1, :doc:`/book/04_domains/04_1_graphs_and_sets`.
+    """
+    if isinstance(index, np.ndarray):
+        index = torch.from_numpy(index)
+    if not isinstance(index, torch.Tensor) or index.dim() != 1:
+        raise ValueError(
+            f"index must be a 1-D tensor of node indices, e.g. edge_index[1], got "
+            f"{tuple(index.shape) if isinstance(index, torch.Tensor) else type(index).__name__}"
+        )
+    if index.dtype.is_floating_point or index.dtype.is_complex or index.dtype == torch.bool:
+        raise TypeError(f"index must hold integers (node indices), got dtype {index.dtype}")
+    index = index.long()
+    n = num_nodes_of(index.view(1, -1), num_nodes)
+    if index.numel() and (_min_max(index)[0] < 0 or _min_max(index)[1] >= n):
+        raise ValueError(f"index holds values in [{_min_max(index)[0]}, {_min_max(index)[1]}] but must lie in [0, num_nodes = {n})")
+    out = torch.zeros(n, dtype=dtype or torch.get_default_dtype(), device=index.device)
+    return out.index_add_(0, index, torch.ones_like(index, dtype=out.dtype))
+
+
+def weighted_degree(
     edge_index: torch.Tensor, num_nodes: int | None = None, edge_weight: torch.Tensor | None = None
 ) -> torch.Tensor:
-    """Weighted out-degree :math:`d_u = \\sum_v A_{uv}` (the row sums of :math:`A`).
-
-    For an undirected graph (both directions listed) this is the usual degree.
+    """Weighted out-degree :math:`d_u = \\sum_v A_{uv}` (the row sums of :math:`A`; the
+    :math:`D` of :func:`laplacian`). For an undirected graph (both directions listed) this is
+    the usual degree. Unweighted, it equals ``degree(edge_index[0], num_nodes)``.
 
     Shapes:
         edge_index: ``(2, E)``; edge_weight: ``(E,)``; returns ``(n,)`` (float).
 
-    Introduced in: 4.1.
+    Introduced in: 4.1, :doc:`/book/04_domains/04_1_graphs_and_sets`.
     """
     edge_index, n, w = _prepare(edge_index, num_nodes, edge_weight)
     return torch.zeros(n, dtype=w.dtype, device=w.device).index_add_(0, edge_index[0], w)
@@ -177,7 +252,7 @@ def adjacency(
     Shapes:
         edge_index: ``(2, E)``; edge_weight: ``(E,)``; returns ``(n, n)``.
 
-    Introduced in: 4.1.
+    Introduced in: 4.1, :doc:`/book/04_domains/04_1_graphs_and_sets`.
     """
     edge_index, n, w = _prepare(edge_index, num_nodes, edge_weight, dtype)
     return _coo(edge_index[0], edge_index[1], w, n, format)
@@ -206,7 +281,7 @@ def laplacian(
     Shapes:
         edge_index: ``(2, E)``; edge_weight: ``(E,)``; returns ``(n, n)``.
 
-    Introduced in: 4.1; its spectrum in 4.4.
+    Introduced in: 4.1, :doc:`/book/04_domains/04_1_graphs_and_sets`.
     """
     if normalization not in (None, "sym", "rw"):
         raise ValueError(f"normalization must be None, 'sym' or 'rw', got {normalization!r}")
@@ -233,60 +308,146 @@ def laplacian(
 
 # ------------------------------------------------------------------ permutations
 def random_permutation(n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-    """A uniformly random permutation of ``range(n)`` (an element of :math:`S_n`)."""
+    """A uniformly random permutation of ``range(n)`` (an element of :math:`S_n`), as
+    ``torch.randperm`` (whose ``generator`` argument it mirrors).
+
+    Shapes:
+        returns ``(n,)`` ``torch.long``.
+
+    Introduced in: 4.1, :doc:`/book/04_domains/04_1_graphs_and_sets`.
+    """
+    n = _check_count(n, "n")
+    if generator is not None and not isinstance(generator, torch.Generator):
+        raise TypeError(f"generator must be a torch.Generator or None, got {type(generator).__name__}")
     return torch.randperm(n, generator=generator)
 
 
-def _check_perm(perm, n):
-    perm = torch.as_tensor(perm).long()
-    if perm.shape != (n,) or not torch.equal(torch.sort(perm).values, torch.arange(n, device=perm.device)):
-        raise ValueError(f"perm must be a permutation of range({n}) with shape ({n},), got shape {tuple(perm.shape)}")
+def check_permutation(perm: Any, num_nodes: int) -> torch.Tensor:
+    """Validate ``perm`` as a permutation of ``range(num_nodes)`` (``perm[u]`` = :math:`\\pi(u)`)
+    and return it as a ``torch.long`` tensor.
+
+    Shapes:
+        perm: ``(num_nodes,)``.
+
+    Introduced in: 4.1, :doc:`/book/04_domains/04_1_graphs_and_sets`.
+    """
+    if isinstance(perm, (list, tuple, np.ndarray)):
+        perm = torch.as_tensor(np.asarray(perm))
+    if not isinstance(perm, torch.Tensor):
+        raise TypeError(f"perm must be a torch.Tensor of shape ({num_nodes},) holding a permutation, got {type(perm).__name__}")
+    if perm.dtype.is_floating_point or perm.dtype.is_complex or perm.dtype == torch.bool:
+        raise TypeError(f"perm must hold integers (node indices), got dtype {perm.dtype}")
+    if perm.shape != (num_nodes,):
+        raise ValueError(
+            f"perm must have shape (num_nodes,) = ({num_nodes},), got {tuple(perm.shape)}; "
+            "it lists pi(u) for every node u"
+        )
+    perm = perm.long()
+    seen = torch.zeros(num_nodes, dtype=torch.bool, device=perm.device)
+    if num_nodes and (_min_max(perm)[0] < 0 or _min_max(perm)[1] >= num_nodes or not bool(seen.index_fill_(0, perm, True).all())):
+        raise ValueError(
+            f"perm is not a permutation of range({num_nodes}): every node 0..{num_nodes - 1} must appear "
+            "exactly once (use graphs.random_permutation(num_nodes) or torch.randperm)"
+        )
     return perm
+
+
+def _inverse(perm: torch.Tensor) -> torch.Tensor:
+    inv = torch.empty_like(perm)
+    inv[perm] = torch.arange(perm.numel(), device=perm.device)
+    return inv
 
 
 def permute_graph(
     perm: torch.Tensor,
-    edge_index: torch.Tensor,
-    x: torch.Tensor | None = None,
+    x: torch.Tensor | None,
+    edge_index: torch.Tensor | None,
     num_nodes: int | None = None,
-) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """Relabel the nodes of a graph: new node ``i`` is old node ``perm[i]``.
+) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+    """The action of a permutation :math:`\\pi` on a graph given by an edge list: node :math:`u`
+    becomes node :math:`\\pi(u)` (``perm[u]``). With the permutation matrix
+    :math:`P_{\\pi(u), u} = 1`,
 
-    In matrix form, with :math:`P` the permutation matrix :math:`P_{i,\\mathrm{perm}[i]} = 1`,
-    features become :math:`PX` (``x[perm]``) and the adjacency :math:`PAP^\\top`. Edge order
-    (hence ``edge_weight``) is unchanged.
+    .. math:: X \\mapsto PX,\\quad (PX)_{\\pi(u)} = X_u, \\qquad A \\mapsto PAP^\\top,\\quad
+              (j \\to i) \\mapsto (\\pi(j) \\to \\pi(i)).
 
-    Shapes:
-        perm: ``(n,)``; edge_index: ``(2, E)``; x: ``(n, ...)``; returns ``((2, E), (n, ...))``.
-
-    Introduced in: 4.1.
-    """
-    edge_index = check_edge_index(edge_index, num_nodes)
-    n = num_nodes_of(edge_index, num_nodes if num_nodes is not None else (x.size(0) if x is not None else None))
-    perm = _check_perm(perm, n)
-    inv = torch.empty_like(perm)
-    inv[perm] = torch.arange(n, device=perm.device)
-    return inv[edge_index], (x[perm] if x is not None else None)
-
-
-def permute_dense(perm: torch.Tensor, x: torch.Tensor | None, a: torch.Tensor) -> tuple:
-    """Dense form of :func:`permute_graph`: :math:`(X, A) \\mapsto (PX, PAP^\\top)`.
+    The edge list keeps its order (so per-edge weights and features need no change); only the
+    labels change, ``edge_index -> perm[edge_index]``. Either ``x`` or ``edge_index`` may be None.
+    ``num_nodes`` defaults to ``x.size(0)``, else ``max(edge_index) + 1``.
 
     Shapes:
-        perm: ``(n,)``; x: ``(n, ...)`` or None; a: ``(n, n)``.
+        perm: ``(n,)``; x: ``(n, ...)`` or None; edge_index: ``(2, E)`` or None; returns
+        ``(x', edge_index')`` of the same shapes.
 
-    Introduced in: 4.1.
+    Introduced in: 4.1, :doc:`/book/04_domains/04_1_graphs_and_sets`.
     """
-    if a.dim() != 2 or a.size(0) != a.size(1):
-        raise ValueError(f"a must be a square (n, n) adjacency, got {tuple(a.shape)}")
-    perm = _check_perm(perm, a.size(0))
-    return (x[perm] if x is not None else None), a[perm][:, perm]
+    if x is not None and not isinstance(x, torch.Tensor):
+        raise TypeError(f"x must be a torch.Tensor of shape (num_nodes, ...) or None, got {type(x).__name__}")
+    if x is not None and x.dim() == 0:
+        raise ValueError("x must have one row per node, got a scalar")
+    if num_nodes is None and x is not None:
+        num_nodes = x.size(0)
+    elif num_nodes is not None and x is not None and x.size(0) != num_nodes:
+        raise ValueError(f"x has {x.size(0)} rows but num_nodes = {num_nodes}; expected one row per node")
+    if edge_index is not None:
+        edge_index = check_edge_index(edge_index, num_nodes)
+        num_nodes = num_nodes_of(edge_index, num_nodes)
+    elif num_nodes is None:
+        raise ValueError("permute_graph needs x or edge_index (or num_nodes) to know the number of nodes")
+    perm = check_permutation(perm, num_nodes)
+    px = None if x is None else x[_inverse(perm)]
+    return px, (None if edge_index is None else perm[edge_index])
+
+
+def permute_dense(perm: torch.Tensor, x: torch.Tensor | None, adjacency: torch.Tensor) -> tuple:
+    """Dense form of :func:`permute_graph`: :math:`(X, A) \\mapsto (PX, PAP^\\top)` with
+    :math:`P_{\\pi(u), u} = 1`, so :math:`(PAP^\\top)_{\\pi(u)\\pi(v)} = A_{uv}`.
+
+    Shapes:
+        perm: ``(n,)``; x: ``(n, ...)`` or None; adjacency: ``(n, n)``; returns
+        ``(PX, PAP^T)`` of the same shapes.
+
+    Introduced in: 4.1, :doc:`/book/04_domains/04_1_graphs_and_sets`.
+    """
+    if not isinstance(adjacency, torch.Tensor):
+        raise TypeError(f"adjacency must be a torch.Tensor of shape (n, n), got {type(adjacency).__name__}")
+    if adjacency.dim() != 2 or adjacency.size(0) != adjacency.size(1):
+        raise ValueError(f"adjacency must be a square (n, n) matrix, got shape {tuple(adjacency.shape)}")
+    n = adjacency.size(0)
+    if x is not None and (not isinstance(x, torch.Tensor) or x.dim() == 0 or x.size(0) != n):
+        raise ValueError(
+            f"x must be a tensor with one row per node ({n}, ...), got "
+            f"{tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__}"
+        )
+    inv = _inverse(check_permutation(perm, n))
+    return (None if x is None else x[inv]), adjacency[inv][:, inv]
+
+
+def graph_action(perm: torch.Tensor, inputs: Any) -> Any:
+    """The action of :math:`S_n` for :func:`gdlutils.groups.check_equivariance` on graphs given
+    by edge lists: on a tuple ``(x, edge_index, *rest)`` it is :func:`permute_graph` (per-edge
+    extras in ``rest`` unchanged, since the edge order is kept); on a tensor of node features
+    (a layer's output) it is :math:`Y \\mapsto PY`. So one function serves as ``rho_in`` and
+    ``rho_out``; for graph-level outputs use :func:`gdlutils.groups.check_invariance`.
+
+    Shapes:
+        perm: ``(n,)``; inputs: ``(x (n, ...), edge_index (2, E), ...)`` or ``(n, ...)``.
+
+    Introduced in: 5.3, :doc:`/book/05_models/05_3_1_message_passing`.
+    """
+    if isinstance(inputs, torch.Tensor):
+        return permute_graph(perm, inputs, None)[0]
+    if not isinstance(inputs, (tuple, list)) or len(inputs) < 2:
+        raise TypeError("graph_action acts on a tuple (x, edge_index, *per_edge_extras) or on a tensor of node features")
+    x, edge_index, *rest = inputs
+    px, pe = permute_graph(perm, x, edge_index)
+    return (px, pe, *rest)
 
 
 def to_undirected(edge_index: torch.Tensor, num_nodes: int | None = None) -> torch.Tensor:
     """Add the reverse of every edge and drop duplicates (sorted by source, then target).
 
-    Shapes: ``(2, E) -> (2, E')``. Introduced in: 4.1.
+    Shapes: ``(2, E) -> (2, E')``. Introduced in: 4.1, :doc:`/book/04_domains/04_1_graphs_and_sets`.
     """
     edge_index = check_edge_index(edge_index, num_nodes)
     n = num_nodes_of(edge_index, num_nodes)
@@ -305,7 +466,10 @@ def to_networkx(
     """A networkx ``Graph`` (or ``DiGraph`` if ``directed``) on nodes ``0..n-1``; weights go to
     the edge attribute ``"weight"`` (for an undirected graph each pair appears once).
 
-    Introduced in: 4.1.
+    Shapes:
+        edge_index: ``(2, E)``; edge_weight: ``(E,)``.
+
+    Introduced in: 4.1, :doc:`/book/04_domains/04_1_graphs_and_sets`.
     """
     import networkx as nx
 
@@ -326,7 +490,10 @@ def from_networkx(G, weight: str | None = "weight") -> tuple[torch.Tensor, torch
     ``G.nodes`` order. An undirected edge gives both directions (a self-loop once);
     ``edge_weight`` is None when no edge carries the attribute ``weight``.
 
-    Introduced in: 4.1.
+    Shapes:
+        returns edge_index ``(2, E)``, edge_weight ``(E,)`` or None, and an int.
+
+    Introduced in: 4.1, :doc:`/book/04_domains/04_1_graphs_and_sets`.
     """
     index = {u: i for i, u in enumerate(G.nodes)}
     src, dst, wts = [], [], []
@@ -351,7 +518,10 @@ def to_pyg(
     """A ``torch_geometric.data.Data`` holding the graph (``edge_weight`` stored as
     ``edge_weight``; other keyword arguments, e.g. ``y``, stored as attributes).
 
-    Introduced in: 4.1.
+    Shapes:
+        edge_index: ``(2, E)``; x: ``(n, ...)``; edge_weight: ``(E,)``.
+
+    Introduced in: 4.1, :doc:`/book/04_domains/04_1_graphs_and_sets`.
     """
     from torch_geometric.data import Data
 
@@ -364,7 +534,10 @@ def from_pyg(data) -> tuple[torch.Tensor, torch.Tensor | None, int]:
     """``(edge_index, edge_weight, num_nodes)`` of a PyG ``Data`` (``edge_weight`` from the
     attribute ``edge_weight`` if present, else a 1-D ``edge_attr``, else None).
 
-    Introduced in: 4.1.
+    Shapes:
+        returns edge_index ``(2, E)``, edge_weight ``(E,)`` or None, and an int.
+
+    Introduced in: 4.1, :doc:`/book/04_domains/04_1_graphs_and_sets`.
     """
     w = getattr(data, "edge_weight", None)
     if w is None:
@@ -452,7 +625,7 @@ def wl_colors(
     Shapes:
         edge_index: ``(2, E)``; x: ``(n, ...)`` optional; returns ``(n,)`` ``torch.long``.
 
-    Introduced in: 4.1; expressive power of GNNs in 5.3.
+    Introduced in: 4.1, :doc:`/book/04_domains/04_1_graphs_and_sets`.
     """
     edge_index = check_edge_index(edge_index, num_nodes)
     n = num_nodes_of(edge_index, num_nodes if num_nodes is not None else (len(x) if x is not None else None))
@@ -467,7 +640,12 @@ def wl_colors(
 
 def wl_histogram(colors: torch.Tensor) -> dict[int, int]:
     """The colour histogram ``{colour: count}`` of a colouring (the 1-WL graph invariant), as a
-    ``collections.Counter``. Introduced in: 4.1."""
+    ``collections.Counter``.
+
+    Shapes:
+        colors: ``(n,)``.
+
+    Introduced in: 4.1, :doc:`/book/04_domains/04_1_graphs_and_sets`."""
     return Counter(torch.as_tensor(colors).tolist())
 
 
@@ -483,7 +661,10 @@ def wl_test(graph1, graph2, iterations: int | None = None) -> bool:
         graph1, graph2: each a tuple ``(edge_index, num_nodes)`` or
             ``(edge_index, num_nodes, x)``, a PyG ``Data``, or a networkx graph.
 
-    Introduced in: 4.1; used in 5.3.
+    Shapes:
+        each graph's edge_index ``(2, E_k)`` and optional x ``(n_k, ...)``.
+
+    Introduced in: 4.1, :doc:`/book/04_domains/04_1_graphs_and_sets`.
     """
     e1, n1, x1 = _as_graph(graph1)
     e2, n2, x2 = _as_graph(graph2)
@@ -503,10 +684,11 @@ def wl_test(graph1, graph2, iterations: int | None = None) -> bool:
 def ring_graph(n: int) -> torch.Tensor:
     """The cycle :math:`C_n` (undirected, both directions). Shapes: returns ``(2, 2n)``.
 
-    Introduced in: 4.1 (its Laplacian is the circulant of 4.2).
+    Introduced in: 4.1, :doc:`/book/04_domains/04_1_graphs_and_sets`.
     """
+    n = _check_count(n, "n")
     if n < 3:
-        raise ValueError(f"a ring needs at least 3 nodes, got {n}")
+        raise ValueError(f"a ring needs at least 3 nodes, got n = {n}")
     i = torch.arange(n)
     j = (i + 1) % n
     return torch.stack([torch.cat([i, j]), torch.cat([j, i])])
@@ -516,8 +698,12 @@ def grid_graph(height: int, width: int, periodic: bool = False) -> torch.Tensor:
     """The 4-neighbour grid graph on ``height x width`` nodes (node ``r * width + c``);
     ``periodic=True`` gives the torus. Undirected (both directions).
 
-    Introduced in: 4.1 (a grid is a graph with a fixed neighbourhood ordering, 4.2).
+    Shapes:
+        returns ``(2, E)`` with ``height * width`` nodes.
+
+    Introduced in: 4.1, :doc:`/book/04_domains/04_1_graphs_and_sets`.
     """
+    height, width = _check_count(height, "height"), _check_count(width, "width")
     if height < 1 or width < 1:
         raise ValueError(f"grid sides must be positive, got {height} x {width}")
     idx = torch.arange(height * width).reshape(height, width)
@@ -537,8 +723,14 @@ def grid_graph(height: int, width: int, periodic: bool = False) -> torch.Tensor:
 
 def tree_graph(depth: int, branching: int = 2) -> torch.Tensor:
     """The complete ``branching``-ary tree of the given depth (root 0, breadth-first numbering),
-    undirected. Introduced in: 4.1.
+    undirected.
+
+    Shapes:
+        returns ``(2, 2(n - 1))`` for the :math:`n` nodes of the tree.
+
+    Introduced in: 4.1, :doc:`/book/04_domains/04_1_graphs_and_sets`.
     """
+    depth, branching = _check_count(depth, "depth"), _check_count(branching, "branching")
     if depth < 0 or branching < 1:
         raise ValueError(f"need depth >= 0 and branching >= 1, got {depth}, {branching}")
     n = sum(branching**d for d in range(depth + 1))
@@ -553,21 +745,32 @@ def sbm_graph(
     p_out: float,
     num_features: int = 0,
     feature_noise: float = 1.0,
-    generator: torch.Generator | None = None,
+    seed: int | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:
     """A stochastic block model: blocks of the given sizes, an edge inside a block with
     probability ``p_in`` and across blocks with ``p_out`` (undirected, no self-loops).
 
     With ``num_features > 0`` each node gets :math:`x_u = \\mu_{y_u} + \\sigma\\varepsilon_u`,
-    with a random unit mean per block and Gaussian noise of scale ``feature_noise``.
+    with a random unit mean per block and Gaussian noise of scale ``feature_noise``. ``seed``
+    fixes the draw (None: PyTorch's global generator).
 
     Returns:
         ``(edge_index, x, y)``: ``(2, E)``, ``(n, num_features)`` or None, block labels ``(n,)``.
 
-    Introduced in: 4.1; node classification in 5.3.
+    Shapes:
+        returns edge_index ``(2, E)``, x ``(n, num_features)`` or None, y ``(n,)`` with :math:`n` = ``sum(sizes)``.
+
+    Introduced in: 4.1, :doc:`/book/04_domains/04_1_graphs_and_sets`.
     """
-    if not (0 <= p_in <= 1 and 0 <= p_out <= 1):
+    if not (0 <= p_in <= 1 and 0 <= p_out <= 1):  # also refuses NaN
         raise ValueError(f"probabilities must lie in [0, 1], got p_in={p_in}, p_out={p_out}")
+    if isinstance(sizes, torch.Tensor) or not hasattr(sizes, "__len__") or len(sizes) == 0:
+        raise ValueError(f"sizes must be a non-empty list of block sizes, got {sizes!r}")
+    sizes = [_check_count(s, "each block size", 1) for s in sizes]
+    num_features = _check_count(num_features, "num_features")
+    if not math.isfinite(feature_noise) or feature_noise < 0:
+        raise ValueError(f"feature_noise must be a finite number >= 0, got {feature_noise}")
+    generator = None if seed is None else torch.Generator().manual_seed(_check_count(seed, "seed"))
     y = torch.cat([torch.full((s,), b, dtype=torch.long) for b, s in enumerate(sizes)])
     n = len(y)
     iu = torch.triu_indices(n, n, offset=1)

@@ -20,7 +20,7 @@ with :math:`\\tilde L = 2L/\\lambda_{\\max} - I`: :math:`K-1` sparse products, s
 :math:`O(K\\,|E|\\,F)` and the filter is :math:`(K-1)`-hop localised
 (Defferrard, Bresson & Vandergheynst, 2016).
 
-Introduced in: 4.1 (Fourier analysis on graphs); spectral theory in 4.4; ChebNet in 5.3.
+Introduced in: 4.1, :doc:`/book/04_domains/04_1_graphs_and_sets`.
 """
 from __future__ import annotations
 
@@ -32,16 +32,16 @@ import scipy.sparse as sp
 import torch
 from torch import Tensor, nn
 
-from .graphs import check_edge_index, laplacian, num_nodes_of
-from .message_passing import _csr as _csr_tensor
-from .message_passing import _csr_struct
+from ._sparse import _csr as _csr_tensor
+from ._sparse import _csr_struct
+from .graphs import _check_count, check_edge_index, check_edge_weight, laplacian, num_nodes_of
 
 __all__ = [
     "laplacian_eigh",
     "gft",
     "igft",
     "spectral_filter",
-    "heat_kernel",
+    "heat_filter",
     "chebyshev_coefficients",
     "chebyshev_filter",
     "scaled_laplacian",
@@ -68,7 +68,7 @@ def laplacian_eigh(
     Shapes:
         edge_index: ``(2, E)``; returns ``(n,)`` and ``(n, n)`` (or ``(k,)``, ``(n, k)``).
 
-    Introduced in: 4.1 (Fourier analysis on graphs), 4.4.
+    Introduced in: 4.1, :doc:`/book/04_domains/04_1_graphs_and_sets`.
     """
     if normalization not in (None, "sym"):
         raise ValueError("laplacian_eigh needs a symmetric Laplacian: normalization None or 'sym'")
@@ -79,7 +79,8 @@ def laplacian_eigh(
             raise ValueError("the Laplacian is not symmetric: list both directions of every edge")
         lam, U = torch.linalg.eigh(L)
         return lam, U
-    if not 0 < k < n:
+    k = _check_count(k, "k", 1)
+    if not k < n:
         raise ValueError(f"k must be in [1, n) = [1, {n}), got {k}")
     from scipy.sparse.linalg import eigsh
 
@@ -91,6 +92,10 @@ def laplacian_eigh(
 
 
 def _check_basis(U: Tensor, x: Tensor) -> None:
+    if not isinstance(x, Tensor) or not isinstance(U, Tensor):
+        raise TypeError(f"x and U must be torch tensors, got {type(x).__name__} and {type(U).__name__}")
+    if x.dim() not in (1, 2):
+        raise ValueError(f"x must be a signal (n,) or (n, F), got shape {tuple(x.shape)}")
     if U.dim() != 2:
         raise ValueError(f"U must be a matrix of eigenvectors (n, k), got {tuple(U.shape)}")
     if x.size(0) != U.size(0):
@@ -103,7 +108,7 @@ def gft(x: Tensor, U: Tensor) -> Tensor:
     Shapes:
         x: ``(n,)`` or ``(n, F)``; U: ``(n, k)``; returns ``(k,)`` or ``(k, F)``.
 
-    Introduced in: 4.1.
+    Introduced in: 4.1, :doc:`/book/04_domains/04_1_graphs_and_sets`.
     """
     _check_basis(U, x)
     return U.T.to(x.dtype) @ x
@@ -115,8 +120,10 @@ def igft(x_hat: Tensor, U: Tensor) -> Tensor:
     Shapes:
         x_hat: ``(k,)`` or ``(k, F)``; U: ``(n, k)``; returns ``(n,)`` or ``(n, F)``.
 
-    Introduced in: 4.1.
+    Introduced in: 4.1, :doc:`/book/04_domains/04_1_graphs_and_sets`.
     """
+    if not isinstance(x_hat, Tensor) or not isinstance(U, Tensor) or U.dim() != 2 or x_hat.dim() not in (1, 2):
+        raise ValueError("igft needs tensors x_hat (k,) or (k, F) and U (n, k)")
     if x_hat.size(0) != U.size(1):
         raise ValueError(f"x_hat must have one row per eigenvector: expected {U.size(1)}, got {x_hat.size(0)}")
     return U.to(x_hat.dtype) @ x_hat
@@ -133,7 +140,7 @@ def spectral_filter(x: Tensor, lam: Tensor, U: Tensor, g: Callable[[Tensor], Ten
     Shapes:
         x: ``(n,)`` or ``(n, F)``; lam: ``(k,)``; U: ``(n, k)``; returns like ``x``.
 
-    Introduced in: 4.1; 4.4.
+    Introduced in: 4.1, :doc:`/book/04_domains/04_1_graphs_and_sets`.
     """
     _check_basis(U, x)
     gl = g(lam) if callable(g) else torch.as_tensor(g)
@@ -144,8 +151,21 @@ def spectral_filter(x: Tensor, lam: Tensor, U: Tensor, g: Callable[[Tensor], Ten
     return igft(gl[:, None] * xh if xh.dim() == 2 else gl * xh, U)
 
 
-def heat_kernel(t: float) -> Callable[[Tensor], Tensor]:
-    """The low-pass filter :math:`g(\\lambda) = e^{-t\\lambda}` (heat diffusion for time ``t``)."""
+def heat_filter(t: float) -> Callable[[Tensor], Tensor]:
+    """The low-pass spectral filter of heat diffusion for time ``t``, as a function of the
+    eigenvalues for :func:`spectral_filter`:
+
+    .. math:: g(\\lambda) = e^{-t\\lambda}, \\qquad g(L)x = e^{-tL}x .
+
+    (The heat *kernel matrix* of a mesh is :func:`gdlutils.mesh.heat_kernel`.)
+
+    Shapes:
+        the returned function maps eigenvalues ``(k,)`` to ``(k,)``.
+
+    Introduced in: 4.1, :doc:`/book/04_domains/04_1_graphs_and_sets`.
+    """
+    if isinstance(t, bool) or not isinstance(t, (int, float)) or not math.isfinite(t) or t < 0:
+        raise ValueError(f"t must be a finite diffusion time >= 0, got {t!r}")
     return lambda lam: torch.exp(-t * lam)
 
 
@@ -154,12 +174,17 @@ def dirichlet_energy(x: Tensor, edge_index: Tensor, edge_weight: Tensor | None =
     (each directed edge counted, so :math:`x^\\top L x` for an undirected graph listing both
     directions). Small for smooth signals.
 
-    Shapes: x: ``(n,)`` or ``(n, F)``; returns a scalar. Introduced in: 4.1.
+    Shapes:
+        x: ``(n,)`` or ``(n, F)``; edge_weight: ``(E,)``; returns a scalar.
+
+    Introduced in: 4.1, :doc:`/book/04_domains/04_1_graphs_and_sets`.
     """
+    if not isinstance(x, Tensor) or x.dim() not in (1, 2):
+        raise ValueError(f"x must be a tensor of shape (n,) or (n, F), got {getattr(x, 'shape', type(x).__name__)}")
     edge_index = check_edge_index(edge_index, x.size(0))
     d = x[edge_index[0]] - x[edge_index[1]]
     d2 = d.pow(2) if d.dim() == 1 else d.pow(2).sum(-1)
-    w = torch.ones_like(d2) if edge_weight is None else edge_weight.to(d2.dtype)
+    w = torch.ones_like(d2) if edge_weight is None else check_edge_weight(edge_weight, edge_index.size(1)).to(d2.dtype)
     return 0.5 * (w * d2).sum()
 
 
@@ -170,10 +195,16 @@ def chebyshev_coefficients(g: Callable[[np.ndarray], np.ndarray], K: int, lambda
     :math:`g(\\lambda) \\approx \\sum_k \\theta_k T_k(2\\lambda/\\lambda_{\\max} - 1)`
     (interpolation at the Chebyshev nodes, exact for polynomials of degree < K).
 
-    Introduced in: 4.1 (filters without eigenvectors).
+    Shapes:
+        returns ``(K,)`` (float64).
+
+    Introduced in: 4.1, :doc:`/book/04_domains/04_1_graphs_and_sets`.
     """
-    if K < 1:
-        raise ValueError(f"K must be >= 1, got {K}")
+    K = _check_count(K, "K", 1)
+    if not callable(g):
+        raise TypeError(f"g must be a function of the eigenvalues, got {type(g).__name__}")
+    if not (math.isfinite(lambda_max) and lambda_max > 0):
+        raise ValueError(f"lambda_max must be a positive finite number, got {lambda_max}")
     j = np.arange(K)
     t = np.cos(np.pi * (j + 0.5) / K)  # nodes in [-1, 1]
     lam = (t + 1) * lambda_max / 2
@@ -193,7 +224,10 @@ class ScaledLaplacian:
     (so :math:`P = \\tilde L^\\top`); ``matrix_t`` (:math:`P^\\top`, used by the backward pass)
     is built on first use.
 
-    Introduced in: 4.1; ChebNet in 5.3.
+    Shapes:
+        rows, cols, vals: ``(E',)``; ``matrix``: ``(n, n)`` sparse CSR.
+
+    Introduced in: 4.1, :doc:`/book/04_domains/04_1_graphs_and_sets`.
     """
 
     def __init__(self, rows: Tensor, cols: Tensor, vals: Tensor, n: int):
@@ -240,16 +274,14 @@ def scaled_laplacian(
         edge_index: ``(2, E)``; edge_weight: ``(E,)``; batch: ``(n,)``; lambda_max: scalar or
         ``(num_graphs,)``.
 
-    Introduced in: 4.1; 5.3.
+    Introduced in: 4.1, :doc:`/book/04_domains/04_1_graphs_and_sets`.
     """
     if normalization not in (None, "sym", "rw"):
         raise ValueError(f"normalization must be None, 'sym' or 'rw', got {normalization!r}")
     edge_index = check_edge_index(edge_index, num_nodes)
     n = num_nodes_of(edge_index, num_nodes)
     dtype = dtype or (edge_weight.dtype if edge_weight is not None else torch.get_default_dtype())
-    w = torch.ones(edge_index.size(1), dtype=dtype, device=edge_index.device) if edge_weight is None else edge_weight.to(dtype)
-    if w.shape != (edge_index.size(1),):
-        raise ValueError(f"edge_weight must have shape (E,) = ({edge_index.size(1)},), got {tuple(w.shape)}")
+    w = torch.ones(edge_index.size(1), dtype=dtype, device=edge_index.device) if edge_weight is None else check_edge_weight(edge_weight, edge_index.size(1)).to(dtype)
     keep = edge_index[0] != edge_index[1]
     row, col = edge_index[0][keep], edge_index[1][keep]
     w = w[keep]
@@ -339,7 +371,7 @@ def chebyshev_filter(
         x: ``(n,)`` or ``(n, F)``; theta: ``(K,)`` or ``(K, F, F_out)`` (a matrix per order,
         as in ChebNet); returns ``(n,)``, ``(n, F)`` or ``(n, F_out)``.
 
-    Introduced in: 4.1 (filters without eigenvectors); 4.4; 5.3.
+    Introduced in: 4.1, :doc:`/book/04_domains/04_1_graphs_and_sets`.
     """
     theta = torch.as_tensor(theta)
     if theta.dim() not in (1, 3) or theta.size(0) < 1:
@@ -394,7 +426,7 @@ class ChebConv(nn.Module):
     Gradients flow to ``x`` and the parameters; if ``edge_weight`` requires grad, a slower
     gather/scatter path is used so that it gets a gradient too.
 
-    Introduced in: 4.1 (spectral filters); 5.3 (ChebNet).
+    Introduced in: 4.1, :doc:`/book/04_domains/04_1_graphs_and_sets`.
     """
 
     def __init__(
@@ -407,13 +439,11 @@ class ChebConv(nn.Module):
         cached: bool = False,
     ):
         super().__init__()
-        if int(K) != K or K < 1:
-            raise ValueError(f"K must be a positive integer, got {K!r}")
+        K = _check_count(K, "K", 1)
         if normalization not in (None, "sym", "rw"):
             raise ValueError(f"normalization must be None, 'sym' or 'rw', got {normalization!r}")
-        if in_channels < 1 or out_channels < 1:
-            raise ValueError(f"channels must be positive, got {in_channels}, {out_channels}")
-        self.in_channels, self.out_channels, self.K = in_channels, out_channels, int(K)
+        in_channels, out_channels = _check_count(in_channels, "in_channels", 1), _check_count(out_channels, "out_channels", 1)
+        self.in_channels, self.out_channels, self.K = in_channels, out_channels, K
         self.normalization, self.cached = normalization, cached
         self.lins = nn.ModuleList(nn.Linear(in_channels, out_channels, bias=False) for _ in range(self.K))
         self.bias = nn.Parameter(torch.empty(out_channels)) if bias else None
@@ -437,9 +467,10 @@ class ChebConv(nn.Module):
         *,
         batch: Tensor | None = None,
     ) -> Tensor:
-        if x.dim() != 2 or x.size(1) != self.in_channels:
-            raise ValueError(f"x must have shape (n, {self.in_channels}), got {tuple(x.shape)}")
+        if not isinstance(x, Tensor) or x.dim() != 2 or x.size(1) != self.in_channels:
+            raise ValueError(f"ChebConv: x must have shape (n, {self.in_channels}), got {getattr(x, 'shape', type(x).__name__)}")
         n = x.size(0)
+        edge_index = check_edge_index(edge_index, n)
         if edge_weight is not None and edge_weight.requires_grad and torch.is_grad_enabled():
             return self._forward_differentiable_weights(x, edge_index, edge_weight, lambda_max, batch)
         if self.cached and self._cache is not None:

@@ -10,7 +10,7 @@ a tuple of tensors ``(X, y)`` (batched here, with a seeded shuffle: fastest for 
 a ``torch.utils.data.Dataset`` or a ``DataLoader``. Everything runs on ``device`` (default:
 :func:`gdlutils.utils.get_device`), so a notebook runs unchanged on a GPU.
 
-Introduced in: 5.1 (CNNs); reused by later chapters.
+Introduced in: 5.1, :doc:`/book/05_models/05_1_cnns`.
 """
 from __future__ import annotations
 
@@ -28,10 +28,15 @@ __all__ = ["History", "fit", "evaluate", "predict", "accuracy", "batches", "coun
 
 
 def count_parameters(model: nn.Module, trainable_only: bool = True) -> int:
-    """Number of (trainable) scalar parameters of ``model``.
+    """Number of (trainable) scalar parameters of ``model``, :math:`\\sum_p \\operatorname{numel}(p)`.
 
-    Introduced in: 5.1.
+    Shapes:
+        returns an int.
+
+    Introduced in: 5.1, :doc:`/book/05_models/05_1_cnns`.
     """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
 
 
@@ -41,8 +46,12 @@ def accuracy(logits: torch.Tensor, target: torch.Tensor) -> float:
     Shapes:
         logits: ``(N, num_classes)``; target: ``(N,)`` integer labels; output: a float in [0, 1].
 
-    Introduced in: 5.1.
+    Introduced in: 5.1, :doc:`/book/05_models/05_1_cnns`.
     """
+    if not isinstance(logits, torch.Tensor) or not isinstance(target, torch.Tensor):
+        raise TypeError(f"accuracy expects tensors, got {type(logits).__name__} and {type(target).__name__}")
+    if target.dtype.is_floating_point:
+        raise TypeError(f"target must hold integer class labels, got dtype {target.dtype}; use target.long()")
     if logits.dim() != 2 or target.dim() != 1 or logits.shape[0] != target.shape[0]:
         raise ValueError(
             f"accuracy expects logits (N, num_classes) and labels (N,), got {tuple(logits.shape)} and {tuple(target.shape)}"
@@ -64,8 +73,13 @@ def batches(data: Any, batch_size: int = 64, shuffle: bool = False,
     """Iterate over mini-batches of ``data``: tensor tuples are sliced (with a seeded permutation
     when ``shuffle``); a ``DataLoader`` is iterated as is; a ``Dataset`` is wrapped in one.
 
-    Introduced in: 5.1.
+    Shapes:
+        data: tensors ``(N, ...)``; yields tuples of ``(batch_size, ...)``.
+
+    Introduced in: 5.1, :doc:`/book/05_models/05_1_cnns`.
     """
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
     if isinstance(data, (tuple, list)):
         tensors = _check_tensor_pair(data)
         n = tensors[0].shape[0]
@@ -93,6 +107,8 @@ class History:
         loss: mean training loss of the epoch.
         train_metric: metric on the training batches (as seen during the epoch).
         val_metric: metric on ``val_data`` after the epoch (empty without ``val_data``).
+
+    Introduced in: 5.1, :doc:`/book/05_models/05_1_cnns`.
     """
 
     loss: list[float] = field(default_factory=list)
@@ -147,9 +163,14 @@ def fit(
     Returns:
         History: per-epoch loss and metrics.
 
-    Introduced in: 5.1.
+    Shapes:
+        train_data: tensors ``(N, ...)`` sharing their first dimension (or a Dataset / DataLoader).
+
+    Introduced in: 5.1, :doc:`/book/05_models/05_1_cnns`.
     """
-    if int(epochs) != epochs or epochs < 1:
+    if not isinstance(lr, (int, float)) or isinstance(lr, bool) or not (0 < lr < float("inf")):
+        raise ValueError(f"lr must be a positive finite number, got {lr!r}")
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
         raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
     if int(batch_size) != batch_size or batch_size < 1:
         raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
@@ -226,7 +247,10 @@ def predict(model: nn.Module, data: Any, *, batch_size: int = 256, device: torch
     Shapes:
         output: ``(N, ...)``, the model's output per input.
 
-    Introduced in: 5.1.
+    Shapes:
+        data: tensors ``(N, ...)`` sharing their first dimension (or a Dataset / DataLoader).
+
+    Introduced in: 5.1, :doc:`/book/05_models/05_1_cnns`.
     """
     device = get_device() if device is None else torch.device(device)
     _prepare(model, device)
@@ -252,7 +276,7 @@ def evaluate(
     The metric is computed once on the concatenated outputs, so it is exact (not an average of
     per-batch values).
 
-    Introduced in: 5.1.
+    Introduced in: 5.1, :doc:`/book/05_models/05_1_cnns`.
     """
     device = get_device() if device is None else torch.device(device)
     _prepare(model, device)

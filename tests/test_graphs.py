@@ -32,7 +32,7 @@ def test_matrices_match_networkx(weighted):
     ref = nx.normalized_laplacian_matrix(nxg, nodelist=range(n)).toarray()
     ref[iso, iso] = 1.0  # networkx puts 0 on isolated nodes, we (and PyG) put 1
     assert np.allclose(Ls.numpy(), ref, atol=1e-6)
-    deg = G.degree(ei, n, w)
+    deg = G.weighted_degree(ei, n, w)
     assert np.allclose(deg.numpy(), [d for _, d in nxg.degree(weight="weight" if weighted else None)])
 
 
@@ -51,7 +51,7 @@ def test_laplacian_matches_pyg_and_formats_agree(norm):
     ts = G.laplacian(ei, n, w, norm, format="torch_sparse").to_dense()
     assert np.allclose(sp_, ours.numpy(), atol=1e-6) and torch.allclose(ts, ours, atol=1e-6)
     if norm == "rw":  # L_rw = D^-1 L
-        deg = G.degree(ei, n, w)
+        deg = G.weighted_degree(ei, n, w)
         Lc = G.laplacian(ei, n, w)
         assert torch.allclose(ours[deg > 0], (Lc / deg[:, None])[deg > 0], atol=1e-6)
 
@@ -71,8 +71,8 @@ def test_laplacian_permutation_equivariant(n, seed):
     ei = torch.randint(n, (2, 3 * n), generator=g)
     x = torch.randn(n, 2, generator=g)
     perm = G.random_permutation(n, g)
-    ei2, x2 = G.permute_graph(perm, ei, x)
-    P = torch.eye(n)[perm]
+    x2, ei2 = G.permute_graph(perm, x, ei)
+    P = torch.eye(n)[:, perm]  # P[perm[u], u] = 1
     for norm in (None, "sym", "rw"):
         L, L2 = G.laplacian(ei, n, normalization=norm), G.laplacian(ei2, n, normalization=norm)
         assert torch.allclose(L2, P @ L @ P.T, atol=1e-6)
@@ -80,7 +80,7 @@ def test_laplacian_permutation_equivariant(n, seed):
     xd, A2 = G.permute_dense(perm, x, G.adjacency(ei, n))
     assert torch.equal(A2, G.adjacency(ei2, n)) and torch.equal(xd, x2)
     # WL colours are permutation-equivariant
-    assert torch.equal(G.wl_colors(ei2, n), G.wl_colors(ei, n)[perm])
+    assert torch.equal(G.wl_colors(ei2, n)[perm], G.wl_colors(ei, n))
 
 
 def test_conversions_roundtrip():
@@ -108,7 +108,7 @@ def test_bad_input_raises_clearly():
     with pytest.raises(ValueError, match="edge_weight"):
         G.adjacency(G.ring_graph(4), edge_weight=torch.ones(3))
     with pytest.raises(ValueError, match="permutation"):
-        G.permute_graph(torch.tensor([0, 0, 1, 2]), G.ring_graph(4))
+        G.permute_graph(torch.tensor([0, 0, 1, 2]), None, G.ring_graph(4))
 
 
 def test_wl_known_pairs():
@@ -127,7 +127,7 @@ def test_wl_known_pairs():
     # canonical palette: the same graph numbered differently gets the same histogram
     ei, _, n = G.from_networkx(nx.karate_club_graph())
     perm = torch.randperm(n, generator=torch.Generator().manual_seed(0))
-    ei2, _ = G.permute_graph(perm, ei, num_nodes=n)
+    _, ei2 = G.permute_graph(perm, None, ei, num_nodes=n)
     assert G.wl_histogram(G.wl_colors(ei, n, iterations=3)) == G.wl_histogram(G.wl_colors(ei2, n, iterations=3))
 
 
@@ -148,8 +148,44 @@ def test_generators():
     assert G.grid_graph(4, 5, periodic=True).shape[1] == 2 * 2 * 20
     t = G.to_networkx(G.tree_graph(3, 2), 15)
     assert nx.is_tree(t) and t.number_of_nodes() == 15
-    ei, x, y = G.sbm_graph([30, 30], 0.5, 0.02, num_features=4, generator=torch.Generator().manual_seed(0))
+    ei, x, y = G.sbm_graph([30, 30], 0.5, 0.02, num_features=4, seed=0)
     assert x.shape == (60, 4) and y.shape == (60,)
     same = (y[ei[0]] == y[ei[1]]).float().mean()
     assert same > 0.8  # mostly intra-block edges
     assert torch.equal(G.to_undirected(ei, 60), G.to_undirected(ei.flip(0), 60))
+
+
+def test_permutation_convention_and_homomorphism():
+    """P[pi(u), u] = 1: node u moves to pi(u); acting with h then g equals acting with g o h
+    (compose(g, h) = g[h]), i.e. the action is a left action (a homomorphism)."""
+    n = 6
+    g = torch.Generator().manual_seed(3)
+    ei = torch.randint(n, (2, 15), generator=g)
+    x = torch.randn(n, 2, generator=g)
+    A = G.adjacency(ei, n)
+    p, q = G.random_permutation(n, g), G.random_permutation(n, g)
+    P = torch.zeros(n, n)
+    P[p, torch.arange(n)] = 1
+    px, pa = G.permute_dense(p, x, A)
+    assert torch.equal(px, P @ x) and torch.equal(pa, P @ A @ P.T)
+    assert torch.equal(px[p], x)  # (PX)[pi(u)] = X[u]
+    # the edge (j, i) becomes (pi(j), pi(i))
+    assert torch.equal(G.permute_graph(p, None, ei)[1], p[ei])
+    # homomorphism: rho(p) rho(q) = rho(p o q)
+    y1 = G.permute_graph(p, *G.permute_graph(q, x, ei))
+    y2 = G.permute_graph(p[q], x, ei)
+    assert torch.equal(y1[0], y2[0]) and torch.equal(y1[1], y2[1])
+    d1 = G.permute_dense(p, *G.permute_dense(q, x, A))
+    d2 = G.permute_dense(p[q], x, A)
+    assert torch.equal(d1[0], d2[0]) and torch.equal(d1[1], d2[1])
+    # graph_action: tuples and node signals
+    px2, pe2, w = G.graph_action(p, (x, ei, torch.ones(15)))
+    assert torch.equal(px2, px) and torch.equal(pe2, p[ei]) and torch.equal(w, torch.ones(15))
+    assert torch.equal(G.graph_action(p, x), px)
+
+
+def test_generators_validate_and_sbm_seed():
+    a = G.sbm_graph([5, 6], 0.5, 0.1, seed=7)[0]
+    b = G.sbm_graph([5, 6], 0.5, 0.1, seed=7)[0]
+    assert torch.equal(a, b)
+    assert G.ring_graph(torch.tensor(5)).shape == (2, 10)  # a 0-d integer tensor is an integer

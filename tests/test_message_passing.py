@@ -1,24 +1,24 @@
-"""gdlutils.message_passing: scatter/softmax against dense formulas, propagate against a
-Python-loop reference, the CSR fast path against the generic core, and bad-input errors."""
+"""gdlutils.message_passing: each PyG-named function against PyG's own on random inputs,
+propagate against a Python-loop reference; the private CSR backend (gdlutils._sparse) against
+the readable core."""
 import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import gdlutils._sparse as mp
+from gdlutils._sparse import CSRGraph, segment_softmax_csr, spmm, sum_aggregate
+from gdlutils.graphs import graph_action
 from gdlutils.groups import SymmetricGroup, check_equivariance
-import gdlutils.message_passing as mp
 from gdlutils.message_passing import (
-    CSRGraph,
     add_remaining_self_loops,
+    add_self_loops,
     check_graph,
     gcn_norm,
-    graph_action,
-    permute_nodes,
     propagate,
+    remove_self_loops,
     scatter,
     segment_softmax,
-    spmm,
-    sum_aggregate,
 )
 
 
@@ -45,13 +45,58 @@ def test_propagate_matches_loop(reduce):
     assert torch.allclose(propagate(x, ei, aggr=reduce), loop_aggregate(x, ei, reduce))
 
 
-def test_scatter_matches_pyg():
+@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("reduce", ["sum", "mean", "max", "min"])
+def test_scatter_matches_pyg(seed, reduce):
     from torch_geometric.utils import scatter as pyg_scatter
 
-    g = torch.Generator().manual_seed(1)
+    g = torch.Generator().manual_seed(seed)
     src, idx = torch.randn(50, 3, generator=g), torch.randint(0, 9, (50,), generator=g)
-    for r in ["sum", "mean", "max", "min"]:
-        assert torch.allclose(scatter(src, idx, 10, r), pyg_scatter(src, idx, 0, dim_size=10, reduce=r), atol=1e-6)
+    assert torch.allclose(scatter(src, idx, dim_size=10, reduce=reduce), pyg_scatter(src, idx, 0, dim_size=10, reduce=reduce), atol=1e-6)
+    # positional as PyG: (src, index, dim, dim_size, reduce); dim_size defaults to max + 1
+    assert torch.allclose(scatter(src, idx, 0, None, reduce), pyg_scatter(src, idx, 0, None, reduce), atol=1e-6)
+    # another dim
+    src3 = torch.randn(4, 50, 2, generator=g)
+    for dim in (1, -2):
+        assert torch.allclose(scatter(src3, idx, dim, 10, reduce), pyg_scatter(src3, idx, dim, dim_size=10, reduce=reduce), atol=1e-6)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_self_loop_helpers_match_pyg(seed):
+    import torch_geometric.utils as U
+
+    g = torch.Generator().manual_seed(seed)
+    ei = torch.randint(0, 10, (2, 40), generator=g)
+    ei[:, :3] = torch.tensor([[1, 4, 4], [1, 4, 4]])  # existing loops, one repeated
+    w = torch.rand(40, generator=g)
+    wf = torch.rand(40, 3, generator=g)
+    for ours, ref in [
+        (remove_self_loops(ei), U.remove_self_loops(ei)),
+        (remove_self_loops(ei, w), U.remove_self_loops(ei, w)),
+        (add_self_loops(ei, num_nodes=12), U.add_self_loops(ei, num_nodes=12)),
+        (add_self_loops(ei, w, 2.5, 12), U.add_self_loops(ei, w, 2.5, 12)),
+        (add_self_loops(ei, wf, "mean", 12), U.add_self_loops(ei, wf, "mean", 12)),
+        (add_self_loops(ei, wf, torch.tensor([1.0, 2.0, 3.0]), 12), U.add_self_loops(ei, wf, torch.tensor([1.0, 2.0, 3.0]), 12)),
+        (add_remaining_self_loops(ei, num_nodes=12), U.add_remaining_self_loops(ei, num_nodes=12)),
+        (add_remaining_self_loops(ei, w, 2.0, 12), U.add_remaining_self_loops(ei, w, 2.0, 12)),
+        (add_remaining_self_loops(ei, wf, None, 12), U.add_remaining_self_loops(ei, wf, None, 12)),
+    ]:
+        assert torch.equal(ours[0], ref[0])
+        assert (ours[1] is None) == (ref[1] is None)
+        if ours[1] is not None:
+            assert torch.allclose(ours[1], ref[1])
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_degree_matches_pyg(seed):
+    from torch_geometric.utils import degree as pyg_degree
+
+    from gdlutils.graphs import degree
+
+    idx = torch.randint(0, 9, (60,), generator=torch.Generator().manual_seed(seed))
+    assert torch.equal(degree(idx, 11), pyg_degree(idx, 11))
+    assert torch.equal(degree(idx), pyg_degree(idx))
+    assert torch.equal(degree(idx, 11, torch.long), pyg_degree(idx, 11, torch.long))
 
 
 def test_segment_softmax_matches_pyg_and_sums_to_one():
@@ -59,9 +104,9 @@ def test_segment_softmax_matches_pyg_and_sums_to_one():
 
     ei, _ = random_graph()
     s = torch.randn(ei.size(1), 3)
-    a = segment_softmax(s, ei[1], 12)
+    a = segment_softmax(s, ei[1], num_nodes=12)
     assert torch.allclose(a, pyg_softmax(s, ei[1], num_nodes=12), atol=1e-6)
-    sums = scatter(a, ei[1], 12)
+    sums = scatter(a, ei[1], dim_size=12)
     has_in = torch.bincount(ei[1], minlength=12) > 0
     assert torch.allclose(sums[has_in], torch.ones_like(sums[has_in]), atol=1e-6)
 
@@ -77,26 +122,28 @@ def test_softmax_propagate_equals_explicit_attention():
 
     out = propagate(x, ei, message, "softmax")
     scores, values = message(x[ei[1]], x[ei[0]], None)
-    alpha = segment_softmax(scores, ei[1], 12)
-    assert torch.allclose(out, scatter(alpha[..., None] * values, ei[1], 12), atol=1e-6)
+    alpha = segment_softmax(scores, ei[1], num_nodes=12)
+    assert torch.allclose(out, scatter(alpha[..., None] * values, ei[1], dim_size=12), atol=1e-6)
 
 
-def test_gcn_norm_matches_pyg():
+@pytest.mark.parametrize("seed", range(2))
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("improved", [False, True])
+@pytest.mark.parametrize("loops", [False, True])
+def test_gcn_norm_matches_pyg(seed, weighted, improved, loops):
     from torch_geometric.nn.conv.gcn_conv import gcn_norm as pyg_gcn_norm
 
-    ei, _ = random_graph()
+    ei, _ = random_graph(seed=seed)
     ei = torch.cat([ei, torch.tensor([[3], [3]])], 1)  # one existing self-loop
-    w = torch.rand(ei.size(1))
-    e1, w1 = gcn_norm(ei, 12, w)
-    e2, w2 = pyg_gcn_norm(ei, w, 12)
-    d1 = torch.zeros(12, 12).index_put_((e1[0], e1[1]), w1, accumulate=True)
-    d2 = torch.zeros(12, 12).index_put_((e2[0], e2[1]), w2, accumulate=True)
-    assert torch.allclose(d1, d2, atol=1e-6)
+    w = torch.rand(ei.size(1)) if weighted else None
+    e1, w1 = gcn_norm(ei, w, 12, improved, loops)
+    e2, w2 = pyg_gcn_norm(ei, w, 12, improved, loops)
+    assert torch.equal(e1, e2) and torch.allclose(w1, w2, atol=1e-6)
 
 
 def test_add_remaining_self_loops_keeps_weight():
     ei = torch.tensor([[0, 1, 2], [1, 1, 0]])
-    e, w = add_remaining_self_loops(ei, 3, torch.tensor([1.0, 5.0, 2.0]))
+    e, w = add_remaining_self_loops(ei, torch.tensor([1.0, 5.0, 2.0]), num_nodes=3)
     loops = e[0] == e[1]
     assert loops.sum() == 3 and w[loops].tolist() == [1.0, 5.0, 1.0]
 
@@ -140,16 +187,7 @@ def test_propagate_is_permutation_equivariant(n, E, seed, reduce):
     ei = torch.randint(0, n, (2, E), generator=g)
     x = torch.randn(n, 3, generator=g, dtype=torch.float64)
     f = lambda x, ei: propagate(x, ei, aggr=reduce)  # noqa: E731
-    check_equivariance(f, SymmetricGroup(n), (x, ei), graph_action, lambda p, y: SymmetricGroup.permute_rows(p, y), samples=5, seed=seed)
-
-
-def test_permute_nodes_relabels_adjacency():
-    ei, x = random_graph()
-    perm = torch.randperm(12, generator=torch.Generator().manual_seed(0))
-    px, pe = permute_nodes(perm, x, ei)
-    A = torch.zeros(12, 12).index_put_((ei[0], ei[1]), torch.ones(ei.size(1)), accumulate=True)
-    PA = torch.zeros(12, 12).index_put_((pe[0], pe[1]), torch.ones(ei.size(1)), accumulate=True)
-    assert torch.equal(PA, SymmetricGroup.permute_adjacency(perm, A)) and torch.equal(px, x[perm])
+    check_equivariance(f, SymmetricGroup(n), (x, ei), graph_action, graph_action, samples=5, seed=seed)
 
 
 def test_bad_inputs():
@@ -169,14 +207,14 @@ def test_bad_inputs():
     with pytest.raises(ValueError, match="rows"):
         check_graph(x, torch.tensor([[0, 1], [1, 0]]), num_nodes=5)
     with pytest.raises(ValueError, match="reduce"):
-        scatter(x, torch.tensor([0, 1, 0, 1]), 2, "median")
+        scatter(x, torch.tensor([0, 1, 0, 1]), dim_size=2, reduce="median")
     with pytest.raises(ValueError, match="rows"):
         spmm(CSRGraph(torch.tensor([[0, 1], [1, 0]]), 3), None, x)
 
 
 @pytest.mark.parametrize("key_max", [1, 7, 1000, 2**16, 2**16 + 1, 10**6])
 def test_stable_argsort_matches_torch(key_max):
-    from gdlutils.message_passing import _stable_argsort
+    from gdlutils._sparse import _stable_argsort
 
     g = torch.Generator().manual_seed(key_max)
     keys = torch.randint(0, key_max, (5000,), generator=g)
@@ -237,20 +275,6 @@ def test_csr_struct_scipy_and_fallback_agree(monkeypatch):
             m.setattr(mp, "_scipy_coo_tocsr", None)
             slow = mp._csr_struct(rows, cols, n)
         assert_csr_equal(fast, slow)
-
-
-def test_csrgraph_validates_input():
-    with pytest.raises(ValueError, match=r"must lie in \[0, 5\)"):
-        CSRGraph(torch.tensor([[0, 1, 5], [1, 2, 0]]), 5)
-    with pytest.raises(ValueError, match=r"negative.*must lie in \[0, "):
-        CSRGraph(torch.tensor([[0, -1], [1, 0]]), 5)
-    with pytest.raises(ValueError, match="sorted"):
-        CSRGraph.from_sorted(torch.tensor([[0, 1, 2], [2, 1, 1]]), 3)
-    with pytest.raises(ValueError, match=r"must lie in \[0, 3\)"):
-        CSRGraph.from_sorted(torch.tensor([[0, 3], [1, 1]]), 3)
-    # sorted (with ties) and empty edge lists are accepted
-    CSRGraph.from_sorted(torch.tensor([[2, 0, 1], [0, 1, 1]]), 3)
-    CSRGraph.from_sorted(torch.zeros(2, 0, dtype=torch.long), 3)
 
 
 def assert_valid_transpose(t, ei, n):
@@ -424,7 +448,7 @@ def sorted_softmax_graph():
     graph = CSRGraph(torch.stack([src, dst]), n)
     ei = graph.sorted_edge_index()
     assert bool((ei[1, 1:] >= ei[1, :-1]).all())
-    return ei, n, graph.crow
+    return ei, n, graph.crow  # noqa: the crow of the unsorted graph equals the sorted one's
 
 
 @pytest.mark.parametrize("heads", [None, 3])
@@ -434,8 +458,8 @@ def test_segment_softmax_ptr_matches_scatter(heads):
     shape = (ei.size(1),) if heads is None else (ei.size(1), heads)
     scores = (3 * torch.randn(shape, generator=g, dtype=torch.float64)).requires_grad_(True)
     c = torch.randn(shape, generator=g, dtype=torch.float64)
-    fast = segment_softmax(scores, ei[1], n, ptr=crow)
-    ref = segment_softmax(scores, ei[1], n)
+    fast = segment_softmax_csr(scores, CSRGraph.from_sorted(ei, n))
+    ref = segment_softmax(scores, ei[1], num_nodes=n)
     assert fast.shape == scores.shape and torch.allclose(fast, ref)
     # and the explicit per-node softmax
     for i in ei[1].unique().tolist():
@@ -444,9 +468,6 @@ def test_segment_softmax_ptr_matches_scatter(heads):
     g_fast = torch.autograd.grad((fast * c).sum(), scores)[0]
     g_ref = torch.autograd.grad((ref * c).sum(), scores)[0]
     assert torch.allclose(g_fast, g_ref)
-    # crow from a presorted graph (int64) as well
-    crow_sorted = CSRGraph.from_sorted(ei, n).crow
-    assert torch.allclose(segment_softmax(scores, ei[1], n, ptr=crow_sorted), ref)
 
 
 def multihead_reference(ei, w, z):
