@@ -23,6 +23,12 @@ vertices are permuted exactly by the 60 rotations of the icosahedron
 (:func:`icosahedral_group`), a finite subgroup of :math:`SO(3)`; other rotations move
 samples between vertices and need interpolation (:func:`rotate_signal`).
 
+Fourier analysis on the sphere is exact where the icosphere is not: real spherical harmonics
+(:func:`real_spherical_harmonics`) sampled on a Gauss--Legendre :math:`\\times` equiangular grid
+(:func:`gauss_legendre_grid`), whose quadrature is exact for band-limited products, give an exact
+transform (:func:`spherical_harmonic_transform`); a filter that scales each degree
+:math:`\\ell` (:func:`zonal_filter`) commutes with every rotation (:func:`rotate_bandlimited`).
+
 Introduced in: 4.3, :doc:`/book/04_domains/04_3_groups_homogeneous` (groups and homogeneous spaces); spherical CNNs in 5.2.
 """
 from __future__ import annotations
@@ -52,6 +58,11 @@ __all__ = [
     "project",
     "rotate_signal",
     "plot_sphere_signal",
+    "gauss_legendre_grid",
+    "real_spherical_harmonics",
+    "spherical_harmonic_transform",
+    "zonal_filter",
+    "rotate_bandlimited",
 ]
 
 
@@ -528,3 +539,180 @@ def _pick_face(lam: Tensor, cand: Tensor) -> tuple[Tensor, Tensor]:
     rows = torch.arange(lam.size(0))
     face = torch.where(ok[rows, best], cand[rows, best], torch.full_like(best, -1))
     return face, lam[rows, best]
+
+
+# ------------------------------------------------------------------ spherical harmonics
+
+
+def _check_bandlimit(bandlimit, what: str) -> int:
+    if isinstance(bandlimit, bool) or not isinstance(bandlimit, (int, np.integer)) or not 0 <= bandlimit <= 200:
+        raise ValueError(f"{what}: bandlimit must be an integer in [0, 200], got {bandlimit!r}")
+    return int(bandlimit)
+
+
+def _check_points(points: Tensor, what: str) -> Tensor:
+    if not isinstance(points, Tensor):
+        raise TypeError(f"{what}: points must be a torch tensor of shape (N, 3), got {type(points).__name__}")
+    if points.dim() != 2 or points.size(1) != 3 or not points.is_floating_point():
+        raise ValueError(f"{what}: points must be a float tensor of shape (N, 3), got {tuple(points.shape)} {points.dtype}")
+    if not torch.isfinite(points).all() or not torch.allclose(points.norm(dim=1), torch.ones((), dtype=points.dtype), atol=1e-6):
+        raise ValueError(f"{what}: points must be finite unit vectors (on the sphere); normalise them first")
+    return points
+
+
+def gauss_legendre_grid(bandlimit: int, dtype: torch.dtype = torch.float64) -> tuple[Tensor, Tensor]:
+    """A grid on :math:`S^2` with an exact quadrature for band-limited signals.
+
+    :math:`L+1` Gauss--Legendre nodes :math:`z_j=\\cos\\theta_j` (weights :math:`w_j`, exact for
+    polynomials in :math:`z` of degree :math:`\\le 2L+1`) times :math:`2L+1` equiangular longitudes
+    :math:`\\varphi_k = 2\\pi k/(2L+1)` (exact for :math:`e^{im\\varphi}`, :math:`|m|\\le 2L`):
+
+    .. math:: \\int_{S^2} f\\,d\\sigma = \\sum_{j,k} \\frac{2\\pi w_j}{2L+1}\\, f(\\theta_j, \\varphi_k)
+
+    for every :math:`f` of degree at most :math:`2L`, in particular for every product of two
+    signals band-limited to :math:`L`. So the spherical-harmonic transform on this grid is exact.
+
+    Shapes:
+        returns points ``(N, 3)`` and weights ``(N,)``, :math:`N=(L+1)(2L+1)`; weights sum to :math:`4\\pi`.
+
+    Introduced in: 4.3, :doc:`/book/04_domains/04_3_groups_homogeneous`.
+    """
+    L = _check_bandlimit(bandlimit, "gauss_legendre_grid")
+    z, w = np.polynomial.legendre.leggauss(L + 1)
+    phi = 2 * np.pi * np.arange(2 * L + 1) / (2 * L + 1)
+    zz, pp = np.meshgrid(z, phi, indexing="ij")
+    r = np.sqrt(1 - zz**2)
+    points = np.stack([r * np.cos(pp), r * np.sin(pp), zz], -1).reshape(-1, 3)
+    weights = np.repeat(w * 2 * np.pi / (2 * L + 1), 2 * L + 1)
+    return torch.as_tensor(points, dtype=dtype), torch.as_tensor(weights, dtype=dtype)
+
+
+def real_spherical_harmonics(points: Tensor, bandlimit: int) -> Tensor:
+    """The real orthonormal spherical harmonics :math:`Y_{\\ell m}`, :math:`0\\le\\ell\\le L`,
+    :math:`-\\ell\\le m\\le\\ell`, evaluated at unit vectors :math:`x=(\\sin\\theta\\cos\\varphi,
+    \\sin\\theta\\sin\\varphi, \\cos\\theta)`:
+
+    .. math::
+
+        Y_{\\ell m} = \\begin{cases} \\sqrt2\\, N_{\\ell m} P_\\ell^{m}(\\cos\\theta)\\cos(m\\varphi) & m>0\\\\
+        N_{\\ell 0} P_\\ell(\\cos\\theta) & m=0\\\\
+        \\sqrt2\\, N_{\\ell |m|} P_\\ell^{|m|}(\\cos\\theta)\\sin(|m|\\varphi) & m<0\\end{cases}
+        \\qquad N_{\\ell m}=\\sqrt{\\tfrac{2\\ell+1}{4\\pi}\\tfrac{(\\ell-m)!}{(\\ell+m)!}},
+
+    with the associated Legendre functions :math:`P_\\ell^m` without the Condon--Shortley phase,
+    computed by the stable three-term recursion of the normalised functions. Degree :math:`\\ell`
+    spans an irreducible representation of :math:`SO(3)` of dimension :math:`2\\ell+1`: rotating a
+    signal mixes the coefficients within each degree and never across degrees.
+
+    Shapes:
+        points ``(N, 3)`` unit vectors; returns ``(N, (L+1)^2)``, column :math:`\\ell^2+\\ell+m` holds
+        :math:`Y_{\\ell m}`.
+
+    Introduced in: 4.3, :doc:`/book/04_domains/04_3_groups_homogeneous`.
+    """
+    L = _check_bandlimit(bandlimit, "real_spherical_harmonics")
+    points = _check_points(points, "real_spherical_harmonics")
+    z = points[:, 2].clamp(-1.0, 1.0)
+    s = torch.sqrt((1 - z * z).clamp(min=0.0))
+    phi = torch.atan2(points[:, 1], points[:, 0])
+    # Q[l][m] = N_lm P_l^m(z), the normalised associated Legendre functions, m = 0..l
+    Q = [[None] * (l + 1) for l in range(L + 1)]
+    Q[0][0] = torch.full_like(z, math.sqrt(1 / (4 * math.pi)))
+    for m in range(1, L + 1):
+        Q[m][m] = math.sqrt((2 * m + 1) / (2 * m)) * s * Q[m - 1][m - 1]
+    for m in range(L):
+        Q[m + 1][m] = math.sqrt(2 * m + 3) * z * Q[m][m]
+        for l in range(m + 2, L + 1):
+            a = math.sqrt((4 * l * l - 1) / (l * l - m * m))
+            b = math.sqrt(((l - 1) ** 2 - m * m) / (4 * (l - 1) ** 2 - 1))
+            Q[l][m] = a * (z * Q[l - 1][m] - b * Q[l - 2][m])
+    columns = []
+    for l in range(L + 1):
+        for m in range(-l, l + 1):
+            if m < 0:
+                columns.append(math.sqrt(2) * Q[l][-m] * torch.sin(-m * phi))
+            elif m == 0:
+                columns.append(Q[l][0])
+            else:
+                columns.append(math.sqrt(2) * Q[l][m] * torch.cos(m * phi))
+    return torch.stack(columns, dim=1)
+
+
+def _degrees(bandlimit: int) -> Tensor:
+    return torch.repeat_interleave(torch.arange(bandlimit + 1), 2 * torch.arange(bandlimit + 1) + 1)
+
+
+def _check_signal(signal: Tensor, points: Tensor, weights: Tensor | None, what: str) -> None:
+    if not isinstance(signal, Tensor) or signal.dim() not in (1, 2) or signal.size(0) != points.size(0):
+        raise ValueError(f"{what}: signal must be a tensor of shape (N,) or (N, C) with N = {points.size(0)} points, "
+                         f"got {tuple(signal.shape) if isinstance(signal, Tensor) else type(signal).__name__}")
+    if weights is not None and (not isinstance(weights, Tensor) or weights.shape != (points.size(0),)):
+        raise ValueError(f"{what}: weights must be a tensor of shape ({points.size(0)},), one per point; "
+                         "use the weights returned by gauss_legendre_grid")
+
+
+def spherical_harmonic_transform(signal: Tensor, points: Tensor, weights: Tensor, bandlimit: int) -> Tensor:
+    """The spherical-harmonic coefficients by quadrature,
+
+    .. math:: \\hat f_{\\ell m} = \\int_{S^2} f\\,Y_{\\ell m}\\,d\\sigma \\approx \\sum_i w_i\\,f(x_i)\\,Y_{\\ell m}(x_i),
+
+    exact for signals band-limited to :math:`L` on :func:`gauss_legendre_grid` ``(L)``; the inverse is
+    ``real_spherical_harmonics(points, L) @ coefficients``.
+
+    Shapes:
+        signal ``(N,)`` or ``(N, C)``; points ``(N, 3)``; weights ``(N,)``; returns ``((L+1)^2,)`` or ``((L+1)^2, C)``.
+
+    Introduced in: 4.3, :doc:`/book/04_domains/04_3_groups_homogeneous`.
+    """
+    points = _check_points(points, "spherical_harmonic_transform")
+    _check_signal(signal, points, weights, "spherical_harmonic_transform")
+    Y = real_spherical_harmonics(points, bandlimit).to(signal.dtype)
+    return Y.T @ (weights.to(signal.dtype).view(-1, *([1] * (signal.dim() - 1))) * signal)
+
+
+def zonal_filter(signal: Tensor, response: Tensor, points: Tensor, weights: Tensor) -> Tensor:
+    """An isotropic (zonal) spherical filter: scale the degree-:math:`\\ell` part of the signal by
+    ``response[l]``,
+
+    .. math:: (Kf)(x) = \\sum_{\\ell=0}^{L}\\hat k_\\ell \\sum_{m=-\\ell}^{\\ell}\\hat f_{\\ell m}\\,Y_{\\ell m}(x).
+
+    This is the convolution with a zonal kernel (one that depends only on the angle to the
+    north pole), by the Funk--Hecke theorem. Because a rotation mixes coefficients only within
+    a degree, and :math:`K` multiplies a whole degree by one number, :math:`K` commutes with every
+    rotation of :math:`SO(3)`: exactly, for signals band-limited to :math:`L=` ``len(response) - 1``
+    on :func:`gauss_legendre_grid` ``(L)``. A response that depended on :math:`m` would not.
+
+    Shapes:
+        signal ``(N,)`` or ``(N, C)``; response ``(L+1,)``; points ``(N, 3)``; weights ``(N,)``; returns like ``signal``.
+
+    Introduced in: 4.3, :doc:`/book/04_domains/04_3_groups_homogeneous`.
+    """
+    if not isinstance(response, Tensor) or response.dim() != 1 or response.numel() == 0:
+        raise ValueError(f"zonal_filter: response must be a 1-D tensor, one value per degree 0..L, got "
+                         f"{tuple(response.shape) if isinstance(response, Tensor) else type(response).__name__}")
+    L = response.numel() - 1
+    coefficients = spherical_harmonic_transform(signal, points, weights, L)
+    scale = response.to(signal.dtype)[_degrees(L)].view(-1, *([1] * (signal.dim() - 1)))
+    return real_spherical_harmonics(points, L).to(signal.dtype) @ (scale * coefficients)
+
+
+def rotate_bandlimited(R: Tensor, signal: Tensor, points: Tensor, weights: Tensor, bandlimit: int) -> Tensor:
+    """Rotate a band-limited sampled signal exactly: :math:`(\\rho(R)f)(x_i) = f(R^{-1}x_i)`, by
+    synthesising its spherical-harmonic expansion at the points :math:`R^\\top x_i`,
+
+    .. math:: (\\rho(R)f)(x_i) = \\sum_{\\ell\\le L,\\,m} \\hat f_{\\ell m}\\,Y_{\\ell m}(R^\\top x_i).
+
+    No interpolation error: for a signal band-limited to :math:`L` on :func:`gauss_legendre_grid`
+    ``(L)`` this is the exact rotated signal. The left action: ``rotate_bandlimited(R @ Q, f, ...)``
+    equals ``rotate_bandlimited(R, rotate_bandlimited(Q, f, ...), ...)``.
+
+    Shapes:
+        R ``(3, 3)``; signal ``(N,)`` or ``(N, C)``; points ``(N, 3)``; weights ``(N,)``; returns like ``signal``.
+
+    Introduced in: 4.3, :doc:`/book/04_domains/04_3_groups_homogeneous`.
+    """
+    R = torch.as_tensor(R, dtype=points.dtype)
+    if R.shape != (3, 3) or not torch.allclose(R @ R.T, torch.eye(3, dtype=R.dtype), atol=1e-8) or torch.det(R) < 0:
+        raise ValueError(f"rotate_bandlimited: R must be a 3x3 rotation matrix (orthogonal, det +1), got shape {tuple(R.shape)}")
+    coefficients = spherical_harmonic_transform(signal, points, weights, bandlimit)
+    return real_spherical_harmonics(points @ R, bandlimit).to(signal.dtype) @ coefficients

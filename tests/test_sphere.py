@@ -119,3 +119,96 @@ def test_tabulated_groups_and_signal_actions():
         bad = A.act.clone()
         bad[[1, 2]] = bad[[2, 1]]
         S.GroupAction(p4, act=bad)
+
+
+# ------------------------------------------------------------------ spherical harmonics
+
+
+def test_real_spherical_harmonics_match_scipy():
+    import numpy as np
+    from scipy.special import sph_harm_y
+
+    L = 7
+    points, _ = S.gauss_legendre_grid(L)
+    Y = S.real_spherical_harmonics(points, L)
+    theta = torch.arccos(points[:, 2]).numpy()
+    phi = np.mod(np.arctan2(points[:, 1].numpy(), points[:, 0].numpy()), 2 * np.pi)
+    for l in range(L + 1):
+        for m in range(-l, l + 1):
+            c = np.asarray(sph_harm_y(l, abs(m), theta, phi))
+            # scipy's complex harmonics carry the Condon-Shortley phase (-1)^m, ours do not
+            ref = c.real if m == 0 else math.sqrt(2) * (-1) ** m * (c.real if m > 0 else c.imag)
+            assert np.abs(Y[:, l * l + l + m].numpy() - ref).max() < 1e-12, (l, m)
+
+
+@pytest.mark.parametrize("L", [0, 1, 4, 9])
+def test_gauss_legendre_quadrature_is_exact_up_to_the_bandlimit(L):
+    points, weights = S.gauss_legendre_grid(L)
+    assert points.shape == ((L + 1) * (2 * L + 1), 3) and torch.allclose(weights.sum(), torch.tensor(4 * math.pi, dtype=torch.double))
+    Y = S.real_spherical_harmonics(points, L)
+    assert torch.allclose(Y.T @ (weights[:, None] * Y), torch.eye((L + 1) ** 2, dtype=torch.double), atol=1e-12)
+    # one degree more is beyond the grid: the quadrature of Y_{L+1,0}^2 is no longer 1
+    Y_more = S.real_spherical_harmonics(points, L + 1)[:, (L + 1) ** 2 + L + 1]
+    assert abs(float((weights * Y_more**2).sum()) - 1) > 1e-3
+
+
+def _bandlimited(L, seed=0, channels=None):
+    points, weights = S.gauss_legendre_grid(L)
+    g = torch.Generator().manual_seed(seed)
+    shape = ((L + 1) ** 2,) if channels is None else ((L + 1) ** 2, channels)
+    coefficients = torch.randn(shape, generator=g, dtype=torch.double)
+    return points, weights, S.real_spherical_harmonics(points, L) @ coefficients, coefficients
+
+
+def test_transform_inverts_synthesis_and_rotation_is_exact():
+    L = 6
+    points, weights, f, c = _bandlimited(L, channels=2)
+    assert torch.allclose(S.spherical_harmonic_transform(f, points, weights, L), c, atol=1e-12)
+    # a degree-1 signal f(x) = a.x rotates to a.(R^T x), which we know in closed form
+    a = torch.tensor([0.3, -1.2, 0.5], dtype=torch.double)
+    R = SO3(torch.double).sample(1, torch.Generator().manual_seed(1))[0]
+    assert torch.allclose(S.rotate_bandlimited(R, points @ a, points, weights, L), (points @ R) @ a, atol=1e-12)
+    # a left action: rotating by Q then by R equals rotating by RQ
+    Q = SO3(torch.double).sample(1, torch.Generator().manual_seed(2))[0]
+    both = S.rotate_bandlimited(R, S.rotate_bandlimited(Q, f, points, weights, L), points, weights, L)
+    assert torch.allclose(both, S.rotate_bandlimited(R @ Q, f, points, weights, L), atol=1e-11)
+    assert not torch.allclose(both, S.rotate_bandlimited(Q @ R, f, points, weights, L), atol=1e-3)
+
+
+def test_zonal_filter_commutes_with_every_rotation_and_nonzonal_does_not():
+    L = 8
+    points, weights, f, _ = _bandlimited(L, seed=3)
+    response = torch.randn(L + 1, generator=torch.Generator().manual_seed(4), dtype=torch.double)
+    act = lambda R, s: S.rotate_bandlimited(R, s, points, weights, L)
+    report = check_equivariance(lambda s: S.zonal_filter(s, response, points, weights), SO3(torch.double), f, act,
+                                samples=10, atol=1e-10, rtol=1e-10)
+    assert report.max_error < 1e-10
+    # scaling each (l, m) by its own number is a linear filter too, but not a rotation-equivariant one
+    per_order = torch.randn((L + 1) ** 2, generator=torch.Generator().manual_seed(5), dtype=torch.double)
+    Y = S.real_spherical_harmonics(points, L)
+    anisotropic = lambda s: Y @ (per_order * S.spherical_harmonic_transform(s, points, weights, L))
+    bad = check_equivariance(anisotropic, SO3(torch.double), f, act, samples=10, raise_error=False)
+    assert not bad.passed and bad.relative_error > 0.1
+    # the zonal filter equals a function of the Laplacian: Y_lm is an eigenfunction, Delta Y = l(l+1) Y
+    heat = S.zonal_filter(f, torch.exp(-0.1 * torch.arange(L + 1) * (torch.arange(L + 1) + 1.0)), points, weights)
+    assert heat.norm() < f.norm()
+
+
+def test_spherical_harmonics_bad_input():
+    points, weights = S.gauss_legendre_grid(3)
+    with pytest.raises(ValueError, match="bandlimit"):
+        S.gauss_legendre_grid(-1)
+    with pytest.raises(ValueError, match="bandlimit"):
+        S.real_spherical_harmonics(points, 2.5)
+    with pytest.raises(ValueError, match="unit vectors"):
+        S.real_spherical_harmonics(2 * points, 3)
+    with pytest.raises(TypeError, match="torch tensor"):
+        S.real_spherical_harmonics(points.numpy(), 3)
+    with pytest.raises(ValueError, match="weights"):
+        S.spherical_harmonic_transform(points[:, 0], points, weights[:-1], 3)
+    with pytest.raises(ValueError, match="one per point|N ="):
+        S.spherical_harmonic_transform(points[:-1, 0], points, weights, 3)
+    with pytest.raises(ValueError, match="one value per degree"):
+        S.zonal_filter(points[:, 0], torch.ones(2, 2), points, weights)
+    with pytest.raises(ValueError, match="rotation matrix"):
+        S.rotate_bandlimited(torch.diag(torch.tensor([1.0, 1.0, -1.0], dtype=torch.double)), points[:, 0], points, weights, 3)
