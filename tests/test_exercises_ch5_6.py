@@ -10,7 +10,7 @@ from gdlutils.exercises import check, list_exercises
 
 def test_checks_are_registered():
     ids = list_exercises()
-    for k in range(1, 7):
+    for k in range(1, 10):
         assert f"5.6.{k}" in ids
 
 
@@ -122,3 +122,47 @@ def test_5_6_6(capsys):
     assert "clockwise" in capsys.readouterr().out
     assert not check("5.6.6", same_speed)
     assert "n times" in capsys.readouterr().out
+
+
+def test_5_6_7(capsys):
+    from gdlutils import mesh as gm
+
+    def ok(labels, faces):
+        return np.concatenate([labels, labels[gm.edges(faces)[:, 0]]])
+
+    assert check("5.6.7", ok)
+    assert not check("5.6.7", lambda labels, faces: np.concatenate([labels, labels[gm.edges(faces)[:, 1]]]))
+    assert "second endpoint" in capsys.readouterr().out
+    assert not check("5.6.7", lambda labels, faces: labels)
+
+
+def test_5_6_8(capsys):
+    from gdlutils import mesh as gm
+
+    def lengths(m):
+        E = gm.edges(m.faces)
+        return np.linalg.norm(m.vertices[E[:, 0]] - m.vertices[E[:, 1]], axis=1)
+
+    assert check("5.6.8", lambda a, b: np.abs(lengths(b) / lengths(a) - 1))
+    assert not check("5.6.8", lambda a, b: np.abs(lengths(a) / lengths(b) - 1))
+    assert "deformed length" in capsys.readouterr().out
+    assert not check("5.6.8", lambda a, b: np.linalg.norm(a.faces[:, :1] * 0.0 + 1, axis=1))
+
+
+def test_5_6_9(capsys):
+    def ok(pred, target, C):
+        correct = torch.zeros(C).index_add_(0, target, (pred == target).float())
+        count = torch.bincount(target, minlength=C).float()
+        return torch.where(count > 0, correct / count.clamp(min=1), torch.full_like(count, float("nan")))
+
+    def zeros_for_empty(pred, target, C):
+        correct = torch.zeros(C).index_add_(0, target, (pred == target).float())
+        return correct / torch.bincount(target, minlength=C).float().clamp(min=1)
+
+    def by_prediction(pred, target, C):
+        return ok(target, pred, C)
+
+    assert check("5.6.9", ok)
+    assert not check("5.6.9", zeros_for_empty)
+    assert "NaN" in capsys.readouterr().out
+    assert not check("5.6.9", by_prediction)

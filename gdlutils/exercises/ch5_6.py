@@ -152,3 +152,61 @@ def _transport(transport_features):
             if M > 1 and (got - once).abs().max() < 1e-9:
                 raise ExerciseFailure("every part turned by g: a feature of type rho_n turns n times as fast")
             raise ExerciseFailure(f"with max_order {M} your result differs from the transported feature")
+
+
+@exercise("5.6.7", "labels for a re-triangulated mesh")
+def _midpoint_labels(midpoint_labels):
+    """``midpoint_labels(labels, faces)``: old labels, then the label of the first endpoint of each edge of gm.edges(faces)."""
+    sphere = gm.icosphere(1)
+    labels = np.random.default_rng(0).integers(0, 5, sphere.n_vertices)
+    E = gm.edges(sphere.faces)
+    want = np.concatenate([labels, labels[E[:, 0]]])
+    got = np.asarray(midpoint_labels(labels.copy(), sphere.faces.copy()))
+    if got.shape != want.shape:
+        raise ExerciseFailure(f"expected {len(want)} labels (old vertices, then one per edge), got shape {got.shape}")
+    if not np.array_equal(got, want):
+        if np.array_equal(got, np.concatenate([labels, labels[E[:, 1]]])):
+            raise ExerciseFailure("you used the second endpoint of each edge; the convention is the first (gm.edges gives i < j)")
+        raise ExerciseFailure(f"{int((got != want).sum())} labels differ; keep the old vertices first and follow the order of gm.edges(faces)")
+    mesh = mc.retriangulate(sphere, seed=0, flip_fraction=0.0)
+    if not np.array_equal(got, labels[mesh.meta["parent"]]):  # pragma: no cover - guards the convention itself
+        raise ExerciseFailure("internal: retriangulate's parent convention changed")
+
+
+@exercise("5.6.8", "edge stretch of a deformation")
+def _edge_stretch(edge_stretch):
+    """``edge_stretch(mesh_a, mesh_b)``: |l_b / l_a - 1| over gm.edges(faces)."""
+    a = gm.icosphere(2)
+    rng = np.random.default_rng(1)
+    b = a.copy(vertices=a.vertices * rng.uniform(0.9, 1.1, (1, 3)) + 0.01 * rng.normal(size=a.vertices.shape))
+    E = gm.edges(a.faces)
+    la = np.linalg.norm(a.vertices[E[:, 0]] - a.vertices[E[:, 1]], axis=1)
+    lb = np.linalg.norm(b.vertices[E[:, 0]] - b.vertices[E[:, 1]], axis=1)
+    want = np.abs(lb / la - 1)
+    got = np.asarray(edge_stretch(a, b), dtype=float)
+    if got.shape != want.shape:
+        raise ExerciseFailure(f"expected one value per unique edge, shape {want.shape}, got {got.shape} "
+                              "(use gm.edges(faces): every edge once)")
+    if not np.allclose(got, want, atol=1e-12):
+        if np.allclose(got, np.abs(la / lb - 1), atol=1e-12):
+            raise ExerciseFailure("you divided by the deformed length; relative change is measured against mesh_a")
+        raise ExerciseFailure(f"your values differ from |l_b / l_a - 1| by up to {np.abs(got - want).max():.2e}")
+
+
+@exercise("5.6.9", "accuracy per region")
+def _per_region_accuracy(per_region_accuracy):
+    """``per_region_accuracy(pred, target, num_classes)``: accuracy on the vertices of each true class, NaN if empty."""
+    gen = torch.Generator().manual_seed(0)
+    target = torch.randint(0, 4, (300,), generator=gen)
+    pred = torch.where(torch.rand(300, generator=gen) < 0.7, target, torch.randint(0, 5, (300,), generator=gen))
+    got = per_region_accuracy(pred.clone(), target.clone(), 5)
+    if not isinstance(got, torch.Tensor) or got.shape != (5,):
+        raise ExerciseFailure(f"expected a tensor of length 5, got {getattr(got, 'shape', type(got))}")
+    want = torch.stack([(pred[target == c] == c).float().mean() if (target == c).any() else torch.tensor(float("nan")) for c in range(5)])
+    if not torch.isnan(got[4]):
+        raise ExerciseFailure("class 4 has no vertex: its accuracy is undefined (NaN), not 0")
+    if not torch.allclose(got[:4].float(), want[:4], atol=1e-6):
+        alt = torch.stack([(target[pred == c] == c).float().mean() for c in range(4)])
+        if torch.allclose(got[:4].float(), alt, atol=1e-6):
+            raise ExerciseFailure("you grouped by predicted class (that is precision); group by the true class")
+        raise ExerciseFailure(f"your accuracies differ from the reference by up to {(got[:4] - want[:4]).abs().max():.3f}")
