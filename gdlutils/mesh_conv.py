@@ -30,7 +30,7 @@ change of gauge rotates the frame at every vertex :math:`p` counter-clockwise by
 
 The Laplace–Beltrami operator is :math:`\\Delta = -\\operatorname{div}\\nabla \\approx M^{-1}L`
 with the positive semi-definite cotangent matrix :math:`L` (the book's convention; the sign is
-isolated in :func:`_laplacian_psd`).
+isolated in ``_laplacian_psd``).
 
 Introduced in: 5.6, :doc:`/book/05_models/05_6_1_geodesic_patches`.
 """
@@ -179,7 +179,7 @@ def polar_coordinates(V, F, rings: int = 2, frames=None, sources: Sequence[int] 
     for _ in range(rings):
         deg = ptr[fv + 1] - ptr[fv]
         rep = np.repeat(np.arange(len(fv)), deg)
-        eidx = np.concatenate([np.arange(ptr[v], ptr[v + 1]) for v in fv]) if len(fv) else np.zeros(0, int)
+        eidx = np.repeat(ptr[fv], deg) + np.arange(deg.sum()) - np.repeat(np.cumsum(deg) - deg, deg)  # edges out of fv
         cc, ww = fc[rep], w_of[eidx]
         cand_u = fu[rep] + np.exp(1j * fa[rep]) * step_v[eidx]
         cand_a = np.exp(1j * (fa[rep] - trans_vw[eidx]))
