@@ -81,7 +81,7 @@ def main() -> None:
     g = geos[bunny.name]
     ei, rho, th = g["patch_edge_index"], g["patch_rho"], g["patch_theta"]
     pseudo = torch.stack([rho * torch.cos(th), rho * torch.sin(th)], 1) / rho.max()
-    for cin, cout, K in [(16, 16, 8), (64, 64, 8)]:
+    for cin, cout, K in [(3, 16, 8), (16, 16, 8), (64, 64, 8)]:
         x = torch.randn(bunny.n_vertices, cin)
         ref = GMMConv(cin, cout, dim=2, kernel_size=K)
         ours = mc.MoNetConv(cin, cout, dim=2, kernel_size=K)

@@ -484,7 +484,7 @@ class GCNNConv(nn.Module):
         d = torch.remainder(theta[:, None] - bins + math.pi, 2 * math.pi) - math.pi
         w = torch.exp(-0.5 * (d / s_theta) ** 2)  # (E, n_theta)
         vw = w[:, :, None] * v[:, None, :]  # (E, n_theta, n_rho)
-        num = _mean_scatter(x[q][:, :, None, None] * vw[:, None], p, x.size(0), "sum")
+        num = _mean_scatter(x.index_select(0, q)[:, :, None, None] * vw[:, None], p, x.size(0), "sum")
         den = _mean_scatter(vw, p, x.size(0), "sum")[:, None]
         return num / den.clamp(min=1e-12)
 
@@ -557,7 +557,14 @@ class MoNetConv(nn.Module):
         if not self.separate_gaussians:
             z = -0.5 * ((pseudo.view(E, 1, -1) - self.mu.view(1, K, -1)) ** 2 / (1e-15 + self.sigma.view(1, K, -1) ** 2))
             gauss = torch.exp(z.sum(-1))  # (E, K)
-            msg = ((x @ self.g)[q].view(E, K, C) * gauss.view(E, K, 1)).sum(1)
+            if self.in_channels < C and self.aggr != "max":
+                # linear aggregation: sum the Gaussian-weighted inputs first, then apply the g_k
+                # (E x K x in numbers per call instead of E x K x out; same result)
+                Z = _mean_scatter(gauss[:, :, None] * x.index_select(0, q)[:, None, :], p, x.size(0), self.aggr)  # (N, K, in)
+                out = Z.flatten(1) @ self.g.view(-1, K, C).transpose(0, 1).reshape(K * self.in_channels, C)
+                out = out + self.root(x) if self.root is not None else out
+                return out if self.bias is None else out + self.bias
+            msg = ((x @ self.g).index_select(0, q).view(E, K, C) * gauss.view(E, K, 1)).sum(1)
         else:
             z = -0.5 * ((pseudo.view(E, 1, 1, 1, -1) - self.mu[None]) ** 2 / (1e-15 + self.sigma[None] ** 2))
             w = (torch.exp(z.sum(-1)) * self.g.view(1, -1, C, K)).sum(-1)  # (E, in, out)
@@ -772,10 +779,10 @@ class GEMConv(nn.Module):
         s, z = to_complex(x, M)  # (N, C), (N, C, M)
         orders = torch.arange(1, M + 1, device=x.device, dtype=x.dtype)
         ks = torch.arange(-M, M + 1, device=x.device, dtype=x.dtype)  # frequencies k = -M..M
-        y = torch.exp(1j * orders * (transport - theta)[:, None])[:, None, :] * z[q]  # (E, C, M)
+        y = torch.exp(1j * orders * (transport - theta)[:, None])[:, None, :] * z.index_select(0, q)  # (E, C, M)
         phase = torch.exp(1j * ks * theta[:, None])  # (E, 2M+1)
         Y = _mean_scatter(phase[:, None, None, :] * y[..., None], p, N, self.aggr)  # (N, C, M, 2M+1)
-        S = _mean_scatter(phase[:, None, :] * s[q][..., None], p, N, self.aggr)  # (N, C, 2M+1)
+        S = _mean_scatter(phase[:, None, :] * s.index_select(0, q)[..., None], p, N, self.aggr)  # (N, C, 2M+1)
         k0 = M  # index of frequency 0
         s_out = s @ self.w_self0.t() + S[..., k0].real @ self.w00.t()
         if M:

@@ -140,21 +140,27 @@ def test_arap_and_retriangulate(spot):
 # ------------------------------------------------------------------------------------ MoNet
 @pytest.mark.parametrize("separate", [False, True])
 @pytest.mark.parametrize("aggr", ["mean", "sum", "max"])
-def test_monet_equals_gmmconv(spot_geo, separate, aggr):
+@pytest.mark.parametrize("channels", [(5, 7), (7, 5)])  # aggregate-first path when in < out
+def test_monet_equals_gmmconv(spot_geo, separate, aggr, channels):
     from torch_geometric.nn import GMMConv
 
     g = mc.as_tensors(spot_geo)
     ei, rho, th = g["patch_edge_index"], g["patch_rho"], g["patch_theta"]
     pseudo = torch.stack([rho * torch.cos(th), rho * torch.sin(th)], 1) * 20
     torch.manual_seed(0)
-    ref = GMMConv(5, 7, dim=2, kernel_size=4, separate_gaussians=separate, aggr=aggr)
-    ours = mc.MoNetConv(5, 7, dim=2, kernel_size=4, separate_gaussians=separate, aggr=aggr)
+    cin, cout = channels
+    ref = GMMConv(cin, cout, dim=2, kernel_size=4, separate_gaussians=separate, aggr=aggr)
+    ours = mc.MoNetConv(cin, cout, dim=2, kernel_size=4, separate_gaussians=separate, aggr=aggr)
     ours.load_state_dict(ref.state_dict())
-    x = torch.randn(len(g["mass"]), 5)
+    x = torch.randn(len(g["mass"]), cin)
     want = ref(x, ei, pseudo)
     got = ours(x, ei, pseudo)
     assert (got - want).abs().max() < 1e-5 * want.abs().max()
     assert want.std() > 0.1  # not a trivial comparison
+    gw = torch.autograd.grad(want.square().sum(), [ref.g, ref.mu, ref.sigma])
+    gg = torch.autograd.grad(got.square().sum(), [ours.g, ours.mu, ours.sigma])
+    for a, b in zip(gg, gw):
+        assert (a - b).abs().max() < 1e-4 * b.abs().max()
     with pytest.raises(ValueError, match="pseudo"):
         ours(x, ei, pseudo[:, :1])
 
