@@ -121,9 +121,9 @@ def test_arap_and_retriangulate(spot):
     pytest.importorskip("igl")
     small = mc.retriangulate(gm.icosphere(2), seed=0)
     gm.check_mesh(*small)
-    assert small.n_vertices > gm.icosphere(2).n_vertices
+    assert small.num_vertices > gm.icosphere(2).num_vertices
     assert np.isclose(gm.face_areas(*small).sum(), gm.face_areas(*gm.icosphere(2)).sum(), rtol=1e-12)
-    assert small.meta["parent"].shape == (small.n_vertices,)
+    assert small.meta["parent"].shape == (small.num_vertices,)
     flips = np.sum(~np.isin(np.sort(small.faces, 1).view("i8,i8,i8"),
                             np.sort(mc.retriangulate(gm.icosphere(2), flip_fraction=0.0).faces, 1).view("i8,i8,i8")))
     assert flips > 20
@@ -280,7 +280,7 @@ def test_gem_conv_equals_dense_kernel_basis_reference():
     for M in (0, 1, 2):
         conv = mc.GEMConv(3, 2, max_order=M).double()
         torch.nn.init.normal_(conv.bias)
-        x = torch.randn(sphere.n_vertices, 3, 2 * M + 1, dtype=torch.float64)
+        x = torch.randn(sphere.num_vertices, 3, 2 * M + 1, dtype=torch.float64)
         got = conv(x, ei, th, tr).detach().numpy()
         assert np.abs(got - _gem_dense_reference(conv, x, ei, th, tr)).max() < 1e-12
 

@@ -158,7 +158,7 @@ def _transport(transport_features):
 def _midpoint_labels(midpoint_labels):
     """``midpoint_labels(labels, faces)``: old labels, then the label of the first endpoint of each edge of gm.edges(faces)."""
     sphere = gm.icosphere(1)
-    labels = np.random.default_rng(0).integers(0, 5, sphere.n_vertices)
+    labels = np.random.default_rng(0).integers(0, 5, sphere.num_vertices)
     E = gm.edges(sphere.faces)
     want = np.concatenate([labels, labels[E[:, 0]]])
     got = np.asarray(midpoint_labels(labels.copy(), sphere.faces.copy()))
