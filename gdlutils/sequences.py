@@ -25,8 +25,9 @@ reader sees the formulas of the book in the code:
 * :class:`LeakyRNN` (fixed or learned leak) and :class:`GatedRNN` (leak computed by a gate);
 * time warps (:func:`time_warp`, :func:`uniform_warp`, :func:`random_warp`) and two data
   generators, :func:`adding_task` and :func:`copy_task`;
-* :func:`chrono_init` for a ``torch.nn.LSTM`` (or our :class:`LSTM`, or the gate of a
-  :class:`GatedRNN` through :func:`chrono_init`'s rule).
+* :func:`chrono_init` for a ``torch.nn.LSTM`` or our :class:`LSTM`; the same rule spreads
+  the leaks of :class:`LeakyRNN` and the gate bias of :class:`GatedRNN` (their
+  ``reset_parameters(t_max=...)``).
 
 Introduced in: 5.7, :doc:`/book/05_models/05_7_rnns`.
 """
