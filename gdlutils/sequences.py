@@ -395,9 +395,9 @@ class LeakyRNN(nn.Module):
 
     def reset_parameters(self, t_max: int | float | None = None, seed: int | None = None) -> None:
         """Weights as ``torch.nn.RNN``; the leak back to ``alpha``, or, with ``t_max``, spread
-        as in chrono initialisation: ``alpha_logit`` :math:`= -\log u`,
-        :math:`u \sim U[1, T_{\max} - 1]`, i.e. :math:`\alpha = 1/(1+u)`, time scales
-        :math:`1/\alpha` between 2 and :math:`T_{\max}`."""
+        as in chrono initialisation: ``alpha_logit`` :math:`= -\\log u`,
+        :math:`u \\sim U[1, T_{\\max} - 1]`, i.e. :math:`\\alpha = 1/(1+u)`, time scales
+        :math:`1/\\alpha` between 2 and :math:`T_{\\max}`."""
         bound = 1.0 / math.sqrt(self.hidden_size)
         for name, p in self.named_parameters():
             if name != "alpha_logit":
