@@ -13,13 +13,6 @@ from gdlutils import sequences as S
 TOL = 1e-6
 
 
-def _pair(ours_cls, ref_cls, kwargs, ours_kwargs=None):
-    torch.manual_seed(0)
-    ours = ours_cls(**kwargs, **(ours_kwargs or {}))
-    ref = ref_cls(**kwargs)
-    return ours, ref
-
-
 CASES = [
     dict(input_size=3, hidden_size=5),
     dict(input_size=3, hidden_size=5, num_layers=3),
@@ -39,10 +32,14 @@ def _state(kwargs, B=4, dtype=torch.float64, seed=2):
     return torch.randn(kwargs.get("num_layers", 1), B, kwargs["hidden_size"], generator=g, dtype=dtype)
 
 
-@pytest.mark.parametrize("kwargs", CASES + [dict(input_size=3, hidden_size=5, num_layers=2, nonlinearity="relu")])
+RNN_CASES = [(S.RNN, nn.RNN, kw) for kw in CASES + [dict(input_size=3, hidden_size=5, num_layers=2, nonlinearity="relu")]]
+GRU_CASES = [(S.GRU, nn.GRU, kw) for kw in CASES]
+
+
+@pytest.mark.parametrize("ours_cls,ref_cls,kwargs", RNN_CASES + GRU_CASES)
 @pytest.mark.parametrize("direction", ["torch_to_ours", "ours_to_torch"])
-def test_rnn_equals_torch(kwargs, direction):
-    ours, ref = S.RNN(**kwargs).double(), nn.RNN(**kwargs).double()
+def test_rnn_and_gru_equal_torch(ours_cls, ref_cls, kwargs, direction):
+    ours, ref = ours_cls(**kwargs).double(), ref_cls(**kwargs).double()
     src, dst = (ref, ours) if direction == "torch_to_ours" else (ours, ref)
     dst.load_state_dict(src.state_dict())
     x, h0 = _inputs(kwargs), _state(kwargs)
@@ -50,19 +47,6 @@ def test_rnn_equals_torch(kwargs, direction):
         out, h = ours(x, hx)
         out_ref, h_ref = ref(x, hx)
         assert out.shape == out_ref.shape and h.shape == h_ref.shape
-        assert (out - out_ref).abs().max() < TOL and (h - h_ref).abs().max() < TOL
-
-
-@pytest.mark.parametrize("kwargs", CASES)
-@pytest.mark.parametrize("direction", ["torch_to_ours", "ours_to_torch"])
-def test_gru_equals_torch(kwargs, direction):
-    ours, ref = S.GRU(**kwargs).double(), nn.GRU(**kwargs).double()
-    src, dst = (ref, ours) if direction == "torch_to_ours" else (ours, ref)
-    dst.load_state_dict(src.state_dict())
-    x, h0 = _inputs(kwargs), _state(kwargs)
-    for hx in (None, h0):
-        out, h = ours(x, hx)
-        out_ref, h_ref = ref(x, hx)
         assert (out - out_ref).abs().max() < TOL and (h - h_ref).abs().max() < TOL
 
 
