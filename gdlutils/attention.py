@@ -43,6 +43,7 @@ __all__ = [
     "laplacian_encoding",
     "random_sign_flip",
     "random_walk_encoding",
+    "csl_graphs",
 ]
 
 
@@ -495,3 +496,36 @@ def random_walk_encoding(edge_index: Tensor, num_nodes: int | None = None, walk_
         out.append(M.diagonal())
         M = M @ P
     return torch.stack(out, dim=1).to(torch.get_default_dtype())
+
+
+# ------------------------------------------------------------------ a data set that needs positions
+CSL_SKIPS = (2, 3, 4, 5, 6, 9, 11, 12, 13, 16)
+
+
+def csl_graphs(num_nodes: int = 41, skips=CSL_SKIPS, relabellings: int = 15, seed: int | None = 0) -> tuple[list[Tensor], Tensor]:
+    """The Circular Skip Links graphs :cite:`murphy2019relational` (as in
+    :cite:`dwivedi2023benchmarking`): for each skip :math:`r` the 4-regular graph on
+    :math:`\\mathbb Z_n` with edges :math:`\\{i, i+1\\}` and :math:`\\{i, i+r\\}` (mod :math:`n`),
+    each under ``relabellings`` random relabellings of its nodes; the class is the index of
+    :math:`r`. All of them are 4-regular, so 1-WL (and every message-passing network without
+    positional information) gives all of them the same colouring.
+
+    Shapes:
+        returns ``len(skips) * relabellings`` edge indices ``(2, 4n)`` (both directions) and
+        labels ``(len(skips) * relabellings,)``.
+
+    Introduced in: 5.4, :doc:`/book/05_models/05_4_2_transformers`.
+    """
+    if num_nodes < 5 or any(not 1 < r < num_nodes - 1 or 2 * r == num_nodes for r in skips):
+        raise ValueError(f"csl_graphs: need num_nodes >= 5 and skips r with 1 < r < num_nodes - 1, 2r != num_nodes; got {num_nodes}, {skips}")
+    g = torch.Generator().manual_seed(seed) if seed is not None else None
+    i = torch.arange(num_nodes)
+    graphs, labels = [], []
+    for label, r in enumerate(skips):
+        und = torch.cat([torch.stack([i, (i + 1) % num_nodes]), torch.stack([i, (i + r) % num_nodes])], 1)
+        base = torch.cat([und, und.flip(0)], 1)
+        for _ in range(relabellings):
+            perm = torch.randperm(num_nodes, generator=g)  # node u becomes perm[u]
+            graphs.append(perm[base])
+            labels.append(label)
+    return graphs, torch.tensor(labels)
