@@ -28,6 +28,7 @@ import torch
 from torch import Tensor, nn
 
 from gdlutils.attention import MultiheadAttention
+from gdlutils.gnn import mlp
 from gdlutils.message_passing import scatter
 from gdlutils.utils import reset_submodules
 
@@ -231,13 +232,6 @@ def set_blueprint(
 
 
 # ------------------------------------------------------------------ Deep Sets
-def _mlp(sizes: Sequence[int]) -> nn.Sequential:
-    layers: list[nn.Module] = []
-    for a, b in zip(sizes[:-1], sizes[1:]):
-        layers += [nn.Linear(a, b), nn.ReLU()]
-    return nn.Sequential(*layers[:-1])
-
-
 class DeepSets(nn.Module):
     """Deep Sets :cite:`zaheer2017deep`: the sum decomposition
 
@@ -260,8 +254,8 @@ class DeepSets(nn.Module):
         if num_layers < 1:
             raise ValueError(f"DeepSets: num_layers must be >= 1, got {num_layers}")
         self.in_channels, self.reduce = in_channels, reduce
-        self.phi = _mlp([in_channels] + [hidden_channels] * num_layers)
-        self.rho = _mlp([hidden_channels] * num_layers + [out_channels])
+        self.phi = mlp([in_channels] + [hidden_channels] * num_layers)
+        self.rho = mlp([hidden_channels] * num_layers + [out_channels])
 
     def reset_parameters(self) -> None:
         reset_submodules(self)
