@@ -287,9 +287,11 @@ def synthetic_shapes(
         raise ValueError(f"synthetic_shapes: classes must be a non-empty subset of {SHAPE_NAMES}, got {unknown or classes}")
     if num_per_class < 1 or num_points < 2:
         raise ValueError(f"synthetic_shapes: need num_per_class >= 1 and num_points >= 2, got {num_per_class}, {num_points}")
-    g = torch.Generator().manual_seed(0 if seed is None else seed) if seed is not None else torch.Generator()
+    g = torch.Generator()
     if seed is None:
-        g.seed()
+        g.seed()  # fresh, non-reproducible draws
+    else:
+        g.manual_seed(seed)
     clouds, labels = [], []
     for label, name in enumerate(classes):
         kind = SHAPE_NAMES.index(name)
