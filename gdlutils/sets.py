@@ -113,7 +113,7 @@ def to_dense_batch(x: Tensor, batch: Tensor | None = None, fill_value: float = 0
     """Flat sets to a dense, padded batch, as PyTorch Geometric's ``to_dense_batch``.
 
     ``batch`` must be sorted (the elements of each set contiguous). The mask is True where an
-    element is present (so ``~mask`` is a ``key_padding_mask`` of :class:`MultiheadAttention`).
+    element is present (so ``~mask`` is a ``key_padding_mask`` of :class:`~gdlutils.attention.MultiheadAttention`).
 
     Shapes:
         x: ``(N, C)``; batch: ``(N,)``; returns ``(B, n_max, C)`` and ``(B, n_max)`` bool.
