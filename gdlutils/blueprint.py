@@ -146,47 +146,7 @@ class GroupConv(nn.Module):
         return f"{self.group!r}, {self.in_channels}, {self.out_channels}, bias={self.bias is not None}"
 
 
-class PermEquivariantLinear(nn.Module):
-    """Permutation-equivariant linear layer on sets (and graphs).
-
-    .. math:: B(X) = X\\Theta_1 + \\tfrac{1}{n}\\mathbf 1 \\mathbf 1^\\top X \\Theta_2 \\;[+ A X \\Theta_3] + \\mathbf 1 b^\\top,
-
-    the general linear permutation-equivariant map on sets :cite:`zaheer2017deep` (each node's
-    own features plus the set's mean), with an optional neighbourhood term :math:`AX\\Theta_3`
-    when an adjacency matrix is given (then :math:`B(PX, PAP^\\top) = PB(X, A)`).
-
-    Shapes:
-        x: ``(n, C_in)`` or ``(B, n, C_in)``; adjacency: ``(n, n)`` or ``(B, n, n)``; output:
-        ``(..., n, C_out)``.
-
-    Introduced in: 3.5, :doc:`/book/03_priors/03_5_blueprint`; GNN layers in 5.3, DeepSets in 5.4.
-    """
-
-    takes_graph = True
-
-    def __init__(self, in_features: int, out_features: int, *, graph: bool = True, bias: bool = True):
-        super().__init__()
-        self.own = nn.Linear(in_features, out_features, bias=bias)
-        self.mean = nn.Linear(in_features, out_features, bias=False)
-        self.nbr = nn.Linear(in_features, out_features, bias=False) if graph else None
-        self.in_features = in_features
-
-    def reset_parameters(self) -> None:
-        for m in (self.own, self.mean, self.nbr):
-            if m is not None:
-                m.reset_parameters()
-
-    def forward(self, x: torch.Tensor, adjacency: torch.Tensor | None = None) -> torch.Tensor:
-        if x.dim() not in (2, 3) or x.shape[-1] != self.in_features:
-            raise ValueError(f"PermEquivariantLinear expects (..., n, {self.in_features}), got {tuple(x.shape)}")
-        y = self.own(x) + self.mean(x.mean(-2, keepdim=True))
-        if self.nbr is not None:
-            if adjacency is None:
-                raise ValueError("this layer was built with graph=True: pass the adjacency matrix")
-            if adjacency.shape[-1] != x.shape[-2] or adjacency.shape[-2] != x.shape[-2]:
-                raise ValueError(f"adjacency must be (..., {x.shape[-2]}, {x.shape[-2]}), got {tuple(adjacency.shape)}")
-            y = y + self.nbr(adjacency.to(x.dtype) @ x)
-        return y
+from gdlutils.sets import PermEquivariantLinear  # noqa: E402  (its home is gdlutils.sets, 5.4)
 
 
 class Pointwise(nn.Module):
@@ -331,31 +291,7 @@ def grid_blueprint(
     return Blueprint(blocks, GlobalPool(dims, readout), _head(c, out_channels))
 
 
-def set_blueprint(
-    in_features: int,
-    hidden: Sequence[int] = (16, 16),
-    out_features: int = 1,
-    *,
-    graph: bool = True,
-    readout: str = "mean",
-) -> Blueprint:
-    """A permutation-invariant model on sets/graphs: [PermEquivariantLinear, ReLU] x J, GlobalPool, MLP.
-
-    Call as ``model(X, A)`` (or ``model(X)`` with ``graph=False``). No local pooling (graph
-    coarsening is not, in general, permutation equivariant).
-
-    Shapes:
-        X: ``(n, in_features)`` or ``(B, n, in_features)``; output ``(out_features,)`` or
-        ``(B, out_features)``.
-
-    Introduced in: 3.5, :doc:`/book/03_priors/03_5_blueprint`.
-    """
-    blocks: list[nn.Module] = []
-    c = in_features
-    for h in hidden:
-        blocks += [PermEquivariantLinear(c, h, graph=graph), Pointwise()]
-        c = h
-    return Blueprint(blocks, GlobalPool((-2,), readout), _head(c, out_features))
+from gdlutils.sets import set_blueprint  # noqa: E402  (its home is gdlutils.sets, 5.4)
 
 
 def group_blueprint(
