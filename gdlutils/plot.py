@@ -184,6 +184,7 @@ def rotated_digit_figure(image, gcnn, cnn, *, angles: Sequence[float] = tuple(ra
     Args:
         image: one image ``(1, N, N)`` or ``(N, N)``.
         gcnn: a :class:`gdlutils.models.GCNN` on p4 (its ``features[0]`` is the lifting layer).
+            Both models are evaluated in ``eval()`` mode and left in the mode they were in.
         cnn: any model ``(B, 1, N, N) -> (B, num_classes)``, e.g. :class:`gdlutils.models.CNN`.
         angles: slider positions in degrees (counter-clockwise); should contain 0 and the quarter turns.
         channel: which lifting channel to show.
@@ -215,13 +216,19 @@ def rotated_digit_figure(image, gcnn, cnn, *, angles: Sequence[float] = tuple(ra
     lifting = gcnn.features[0]
     param = next(gcnn.parameters())
     x = x.to(dtype=param.dtype, device=param.device)
-    with torch.no_grad():
-        xs = torch.stack([_rotate_image_by(x[None], a)[0] for a in angles])  # (K, 1, N, N)
-        maps = lifting(xs)[:, channel].cpu().numpy()  # (K, 4, N, N)
-        deltas = {}
-        for name, model in (("group CNN", gcnn), ("plain CNN", cnn)):
-            out = model(xs.to(dtype=next(model.parameters()).dtype))
-            deltas[name] = ((out - out[:1]).norm(dim=1) / out[0].norm()).cpu().numpy()
+    training = gcnn.training, cnn.training
+    gcnn.eval(), cnn.eval()  # batch norm with its running statistics: each image on its own
+    try:
+        with torch.no_grad():
+            xs = torch.stack([_rotate_image_by(x[None], a)[0] for a in angles])  # (K, 1, N, N)
+            maps = lifting(xs)[:, channel].cpu().numpy()  # (K, 4, N, N)
+            deltas = {}
+            for name, model in (("group CNN", gcnn), ("plain CNN", cnn)):
+                p = next(model.parameters())
+                out = model(xs.to(dtype=p.dtype, device=p.device)).double()
+                deltas[name] = ((out - out[:1]).norm(dim=1) / out[0].norm()).cpu().numpy()
+    finally:
+        gcnn.train(training[0]), cnn.train(training[1])
     xs = xs[:, 0].cpu().numpy()
     lim = float(np.abs(maps).max()) or 1.0
 

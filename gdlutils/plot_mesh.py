@@ -321,9 +321,9 @@ def heat_diffusion_figure(V, F, L, M, source: int, times: Sequence[float], *, st
     Frame :math:`k` shows :math:`\log_{10}(f_{t_k} + \varepsilon)` on the mesh, where
     :math:`f_0 = M^{-1}e_s` is a unit of heat at the vertex :math:`s` (``source``) and
 
-    .. math:: f_t = e^{-tM^{-1}L} f_0 \approx \Big((M + \tfrac{t}{s}L)^{-1}M\Big)^{s} f_0,
+    .. math:: f_t = e^{-tM^{-1}L} f_0 \approx \Big((M + \tfrac{t}{S}L)^{-1}M\Big)^{S} f_0,
 
-    computed by :func:`gdlutils.mesh.heat_diffusion` with ``steps`` backward-Euler steps: the heat
+    computed by :func:`gdlutils.mesh.heat_diffusion` with :math:`S` = ``steps`` backward-Euler steps: the heat
     kernel :math:`k_t(\cdot, x_s)`. The colour range is the same in every frame, so one sees the
     heat spread and flatten; a logarithmic scale shows its Gaussian-like tail, whose radius grows
     like :math:`\sqrt{t}`.
