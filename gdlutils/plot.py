@@ -140,7 +140,7 @@ def _add_slider(fig, frames, labels: Sequence[str], prefix: str) -> None:
              args=[[str(i)], dict(mode="immediate", frame=dict(duration=0, redraw=True), transition=dict(duration=0))])
         for i, label in enumerate(labels)
     ]
-    fig.update_layout(sliders=[dict(active=0, currentvalue=dict(prefix=prefix), pad=dict(t=40, b=10), steps=steps)])
+    fig.update_layout(sliders=[dict(active=0, currentvalue=dict(prefix=prefix), pad=dict(t=40, b=10), x=0.03, len=0.94, steps=steps)])
 
 
 def _rotate_image_by(x, degrees: float):

@@ -310,12 +310,19 @@ def plot_mesh_grid(meshes, values, titles, *, cols: int | None = None, cmap: str
 
 
 # ---------------------------------------------------------------- figures with a slider
+def _close_camera(up: str) -> dict:
+    """:func:`_camera` moved closer: one mesh fills a figure of its own."""
+    camera = _camera(up)
+    camera["eye"] = {axis: 0.85 * value for axis, value in camera["eye"].items()}
+    return camera
+
+
 def _float32(a):
     return np.asarray(a, dtype=np.float32)
 
 
 def heat_diffusion_figure(V, F, L, M, source: int, times: Sequence[float], *, steps: int = 20, floor: float = 1e-3,
-                          colorscale: str = "Inferno", height: int = 480, up: str = "z"):
+                          colorscale: str = "Inferno", height: int = 520, up: str = "z"):
     r"""Slide the diffusion time and watch a unit of heat spread from one vertex.
 
     Frame :math:`k` shows :math:`\log_{10}(f_{t_k} + \varepsilon)` on the mesh, where
@@ -371,12 +378,12 @@ def heat_diffusion_figure(V, F, L, M, source: int, times: Sequence[float], *, st
     fig.add_trace(go.Scatter3d(x=[s[0]], y=[s[1]], z=[s[2]], mode="markers", marker=dict(size=5, color="cyan"), name="source", showlegend=False))
     _add_slider(fig, [dict(data=[surface(k)], traces=[0]) for k in range(len(times))], [f"{t:g}" for t in times], "diffusion time t = ")
     fig.update_layout(height=height, margin=dict(l=0, r=0, t=10, b=0), showlegend=False,
-                      scene=dict(aspectmode="data", xaxis_visible=False, yaxis_visible=False, zaxis_visible=False, camera=_camera(up)))
+                      scene=dict(aspectmode="data", xaxis_visible=False, yaxis_visible=False, zaxis_visible=False, camera=_close_camera(up)))
     return fig
 
 
 def gauge_figure(V, F, field, e1, e2, *, angles: Sequence[float] = tuple(range(0, 361, 30)), points=None, vector_scale: float = 0.04,
-                 height: int = 480, up: str = "z"):
+                 height: int = 520, up: str = "z"):
     r"""Slide a gauge rotation and watch the coefficients of a field change while the field stays.
 
     At each vertex the gauge :math:`(e_1, e_2)` is turned by the angle :math:`\theta` (the same at
@@ -439,5 +446,5 @@ def gauge_figure(V, F, field, e1, e2, *, angles: Sequence[float] = tuple(range(0
     _add_slider(fig, [dict(data=frame(k), traces=[0, 3, 4]) for k in range(len(angles))], [f"{a:g}°" for a in angles],
                 "gauge rotation θ = ")
     fig.update_layout(height=height, margin=dict(l=0, r=0, t=10, b=0), showlegend=False,
-                      scene=dict(aspectmode="data", xaxis_visible=False, yaxis_visible=False, zaxis_visible=False, camera=_camera(up)))
+                      scene=dict(aspectmode="data", xaxis_visible=False, yaxis_visible=False, zaxis_visible=False, camera=_close_camera(up)))
     return fig
