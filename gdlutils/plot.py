@@ -233,10 +233,10 @@ def rotated_digit_figure(image, gcnn, cnn, *, angles: Sequence[float] = tuple(ra
     lim = float(np.abs(maps).max()) or 1.0
 
     fig = make_subplots(rows=2, cols=5, specs=[[{}] * 5, [{"colspan": 5}, None, None, None, None]],
-                        row_heights=[0.45, 0.55], vertical_spacing=0.16, horizontal_spacing=0.03,
-                        subplot_titles=["input x<sub>θ</sub>"] + [f"feature map, h = {90 * h}°" for h in range(4)]
-                        + ["relative change of the logits ‖f(x<sub>θ</sub>) − f(x<sub>0</sub>)‖ / ‖f(x<sub>0</sub>)‖"])
-
+                        row_heights=[0.42, 0.58], vertical_spacing=0.2, horizontal_spacing=0.025,
+                        subplot_titles=["input x<sub>θ</sub>"] + [f"h = {90 * h}°" for h in range(4)] + [""])
+    fig.add_annotation(text=f"lifting feature map (channel {channel}) at each rotation h", xref="paper", yref="paper",
+                       x=0.6, y=0.555, showarrow=False, font=dict(size=12))
     def panels(k):
         return [go.Heatmap(z=xs[k], colorscale="gray_r", zmin=0, zmax=float(xs.max()), showscale=False)] + [
             go.Heatmap(z=maps[k, h], colorscale="RdBu_r", zmin=-lim, zmax=lim, showscale=h == 3,
@@ -264,8 +264,10 @@ def rotated_digit_figure(image, gcnn, cnn, *, angles: Sequence[float] = tuple(ra
         fig.update_yaxes(autorange="reversed", scaleanchor=f"x{c}", showticklabels=False, row=1, col=c)
         fig.update_xaxes(showticklabels=False, row=1, col=c)
     fig.update_xaxes(title_text="rotation θ of the input (degrees)", tickvals=list(range(0, 361, 45)), row=2, col=1)
-    fig.update_yaxes(title_text="δ(θ)", rangemode="tozero", row=2, col=1)
-    fig.update_layout(height=height, margin=dict(l=40, r=20, t=40, b=20), legend=dict(orientation="h", y=0.5, x=0))
+    top = 1.12 * max(float(d.max()) for d in deltas.values())
+    fig.update_yaxes(title_text="change of the logits δ(θ)", range=[0, top], row=2, col=1)
+    fig.update_layout(height=height, margin=dict(l=50, r=20, t=60, b=20),
+                      legend=dict(orientation="h", yanchor="bottom", y=0.47, x=0, bgcolor="rgba(255,255,255,0.7)"))
     return fig
 
 
@@ -332,14 +334,14 @@ def oversmoothing_figure(edge_index, x, *, num_layers: int = 30, pos=None, seed:
     ex = np.stack([pos[src, 0], pos[dst, 0], np.full(len(src), np.nan)], 1).ravel()
     ey = np.stack([pos[src, 1], pos[dst, 1], np.full(len(src), np.nan)], 1).ravel()
     lo, hi = float(feats.min()), float(feats.max())
-    fig = make_subplots(rows=1, cols=2, column_widths=[0.58, 0.42], horizontal_spacing=0.12,
+    fig = make_subplots(rows=1, cols=2, column_widths=[0.58, 0.42], horizontal_spacing=0.16,
                         subplot_titles=["node features x<sup>(k)</sup>", "Dirichlet energy E(x<sup>(k)</sup>)"])
     fig.add_trace(go.Scatter(x=ex, y=ey, mode="lines", line=dict(color="lightgray", width=1), hoverinfo="skip", showlegend=False), row=1, col=1)
 
     def nodes(k):
         return go.Scatter(x=pos[:, 0], y=pos[:, 1], mode="markers", showlegend=False,
                           marker=dict(size=13, color=feats[k], colorscale="RdBu_r", cmin=lo, cmax=hi, line=dict(width=0.5, color="black"),
-                                      colorbar=dict(title="x", x=0.5, len=0.8, thickness=10)),
+                                      colorbar=dict(title="x", x=0.84 * 0.58 + 0.01, xanchor="left", len=0.8, thickness=10)),
                           text=[f"node {i}: {v:.3f}" for i, v in enumerate(feats[k])], hoverinfo="text")
 
     def current(k):
@@ -353,6 +355,6 @@ def oversmoothing_figure(edge_index, x, *, num_layers: int = 30, pos=None, seed:
     fig.update_xaxes(visible=False, row=1, col=1)
     fig.update_yaxes(visible=False, row=1, col=1)
     fig.update_xaxes(title_text="depth k (layers)", row=1, col=2)
-    fig.update_yaxes(type="log", title_text="E(x<sup>(k)</sup>)", exponentformat="power", row=1, col=2)
+    fig.update_yaxes(type="log", dtick=1, exponentformat="power", row=1, col=2)
     fig.update_layout(height=height, margin=dict(l=10, r=10, t=40, b=10))
     return fig
