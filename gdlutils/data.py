@@ -292,7 +292,11 @@ def fetch(path: str, *, download: bool | None = None, verify: bool = True, progr
     try:
         _download(entry.url, target, entry.sha256, progress=progress)
     except (urllib.error.URLError, TimeoutError, ConnectionError) as err:
-        raise DataNotFoundError(f"{help_text}\n(The download failed: {err}.)") from err
+        # Raised without the chain: in a notebook the socket traceback would bury the help text.
+        # The cause stays in the message as one line.
+        cause = err.reason if isinstance(err, urllib.error.URLError) else err
+        cause_text = " ".join(f"{type(cause).__name__}: {cause}".split())
+        raise DataNotFoundError(f"{help_text}\n(The download failed: {cause_text}.)") from None
     return target
 
 

@@ -3,8 +3,15 @@
 - :func:`use_book_style`: one consistent matplotlib look for every notebook.
 - :func:`five_g_map`: the map domain → symmetry group → architecture (chapter 1).
 - :func:`loglog_curves`: error-versus-size curves on log-log axes with fitted slopes (2.2).
+- :func:`rotated_digit_figure`: an interactive plotly figure: rotate a digit with a slider and
+  watch a P4-CNN's feature maps and outputs (5.2).
+- :func:`oversmoothing_figure`: an interactive plotly figure: slide the depth and watch node
+  features over-smooth on a small graph (5.3).
 
-Plots return the matplotlib ``Axes`` (or ``Figure``) so notebooks can decorate them.
+Static plots return the matplotlib ``Axes`` (or ``Figure``) so notebooks can decorate them.
+Interactive figures return a ``plotly.graph_objects.Figure`` whose frames are computed in Python
+when the figure is built, so that its slider works in the static HTML book, with no kernel
+(call :func:`gdlutils.plot_mesh.use_plotly_in_book` once per notebook).
 
 Introduced in: 1, :doc:`/book/01_introduction/01_erlangen` (Introduction).
 """
@@ -15,7 +22,7 @@ from typing import Mapping, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 
-__all__ = ["use_book_style", "five_g_map", "FIVE_G", "loglog_curves"]
+__all__ = ["use_book_style", "five_g_map", "FIVE_G", "loglog_curves", "rotated_digit_figure", "oversmoothing_figure"]
 
 #: The rows of the "5G" map, each a triple (domain, symmetry group, architectures).
 FIVE_G: list[tuple[str, str, str]] = [
@@ -117,3 +124,237 @@ def loglog_curves(
     ax.set_ylabel(ylabel)
     ax.legend(fontsize=8)
     return ax
+
+
+# ---------------------------------------------------------------- interactive figures (plotly)
+def _add_slider(fig, frames, labels: Sequence[str], prefix: str) -> None:
+    """Attach precomputed ``frames`` to ``fig`` with a slider that shows frame k at step k.
+
+    Each step animates to its frame at once (``redraw`` so that 3-D and heatmap traces update too).
+    """
+    import plotly.graph_objects as go
+
+    fig.frames = [go.Frame(data=f["data"], traces=f["traces"], name=str(i)) for i, f in enumerate(frames)]
+    steps = [
+        dict(method="animate", label=str(label),
+             args=[[str(i)], dict(mode="immediate", frame=dict(duration=0, redraw=True), transition=dict(duration=0))])
+        for i, label in enumerate(labels)
+    ]
+    fig.update_layout(sliders=[dict(active=0, currentvalue=dict(prefix=prefix), pad=dict(t=40, b=10), x=0.03, len=0.94, steps=steps)])
+
+
+def _rotate_image_by(x, degrees: float):
+    """``x`` turned counter-clockwise (as displayed by ``imshow``) by ``degrees`` about its centre.
+
+    Quarter turns are exact (:func:`gdlutils.groups.rotate_image`); other angles are bilinear
+    resampling, zero outside the image.
+    """
+    import torch
+    import torch.nn.functional as tF
+
+    from .groups import rotate_image
+
+    quarter, rest = divmod(float(degrees), 90.0)
+    if rest == 0.0:
+        return rotate_image(int(quarter) % 4, x)
+    t = np.deg2rad(degrees)
+    # affine_grid: output pixel at normalised (x right, y down) samples the input at theta @ (x, y, 1)
+    theta = torch.tensor([[np.cos(t), -np.sin(t), 0.0], [np.sin(t), np.cos(t), 0.0]], dtype=x.dtype)
+    grid = tF.affine_grid(theta[None].expand(x.shape[0], 2, 3), list(x.shape), align_corners=False)
+    return tF.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+
+
+def rotated_digit_figure(image, gcnn, cnn, *, angles: Sequence[float] = tuple(range(0, 361, 15)), channel: int = 0, height: int = 560):
+    r"""Rotate a digit with a slider and watch a group CNN and a plain CNN respond.
+
+    For each angle :math:`\theta` the figure holds the rotated input :math:`x_\theta` (exact
+    quarter turns, bilinear resampling in between), the first (lifting) feature map of the group
+    CNN, channel ``channel``, at each rotation :math:`h\in C_4`,
+
+    .. math:: [\Phi x_\theta](u, h) = \sum_{v} x_\theta(v)\, \psi(h^{-1}(v - u)),
+
+    and the relative change of each model's logits,
+
+    .. math:: \delta(\theta) = \frac{\lVert f(x_\theta) - f(x_0)\rVert}{\lVert f(x_0)\rVert}.
+
+    At the quarter turns (marked) the feature maps rotate and cycle along :math:`h` and the group
+    CNN's :math:`\delta` is zero up to rounding (exact invariance); in between, the pixel grid is not
+    mapped onto itself and :math:`\delta` is only small. A plain CNN has no such zeros.
+
+    Args:
+        image: one image ``(1, N, N)`` or ``(N, N)``.
+        gcnn: a :class:`gdlutils.models.GCNN` on p4 (its ``features[0]`` is the lifting layer).
+            Both models are evaluated in ``eval()`` mode and left in the mode they were in.
+        cnn: any model ``(B, 1, N, N) -> (B, num_classes)``, e.g. :class:`gdlutils.models.CNN`.
+        angles: slider positions in degrees (counter-clockwise); should contain 0 and the quarter turns.
+        channel: which lifting channel to show.
+
+    Returns:
+        ``plotly.graph_objects.Figure`` with one frame per angle and traces
+        ``[input, feature map at h = 0, 1, 2, 3, delta of gcnn, delta of cnn, quarter-turn markers,
+        current angle]``; frames update traces 0-4 and 8.
+
+    Shapes:
+        image: ``(N, N)`` or ``(1, N, N)``; models take ``(B, 1, N, N)``.
+
+    Introduced in: 5.2, :doc:`/book/05_models/05_2_group_cnns`.
+    """
+    import plotly.graph_objects as go
+    import torch
+    from plotly.subplots import make_subplots
+
+    x = torch.as_tensor(image)
+    if x.dim() == 2:
+        x = x[None]
+    if x.dim() != 3 or x.shape[0] != 1 or x.shape[1] != x.shape[2]:
+        raise ValueError(f"rotated_digit_figure: image must be one square image (N, N) or (1, N, N), got shape {tuple(x.shape)}")
+    angles = [float(a) for a in angles]
+    if not angles or angles[0] != 0.0 or any(b <= a for a, b in zip(angles, angles[1:])):
+        raise ValueError(f"rotated_digit_figure: angles must increase from 0, got {angles[:5]}...")
+    if getattr(gcnn, "group", None) != "p4":
+        raise TypeError(f"rotated_digit_figure: gcnn must be a GCNN on p4 (e.g. gdlutils.models.P4CNN), got {type(gcnn).__name__}")
+    lifting = gcnn.features[0]
+    param = next(gcnn.parameters())
+    x = x.to(dtype=param.dtype, device=param.device)
+    training = gcnn.training, cnn.training
+    gcnn.eval(), cnn.eval()  # batch norm with its running statistics: each image on its own
+    try:
+        with torch.no_grad():
+            xs = torch.stack([_rotate_image_by(x[None], a)[0] for a in angles])  # (K, 1, N, N)
+            maps = lifting(xs)[:, channel].cpu().numpy()  # (K, 4, N, N)
+            deltas = {}
+            for name, model in (("group CNN", gcnn), ("plain CNN", cnn)):
+                p = next(model.parameters())
+                out = model(xs.to(dtype=p.dtype, device=p.device)).double()
+                deltas[name] = ((out - out[:1]).norm(dim=1) / out[0].norm()).cpu().numpy()
+    finally:
+        gcnn.train(training[0]), cnn.train(training[1])
+    xs = xs[:, 0].cpu().numpy()
+    lim = float(np.abs(maps).max()) or 1.0
+
+    fig = make_subplots(rows=2, cols=5, specs=[[{}] * 5, [{"colspan": 5}, None, None, None, None]],
+                        row_heights=[0.42, 0.58], vertical_spacing=0.2, horizontal_spacing=0.025,
+                        subplot_titles=["input x<sub>θ</sub>"] + [f"h = {90 * h}°" for h in range(4)] + [""])
+    fig.add_annotation(text=f"lifting feature map (channel {channel}) at each rotation h", xref="paper", yref="paper",
+                       x=0.6, y=0.555, showarrow=False, font=dict(size=12))
+    def panels(k):
+        return [go.Heatmap(z=xs[k], colorscale="gray_r", zmin=0, zmax=float(xs.max()), showscale=False)] + [
+            go.Heatmap(z=maps[k, h], colorscale="RdBu_r", zmin=-lim, zmax=lim, showscale=h == 3,
+                       colorbar=dict(len=0.4, y=0.8, thickness=10)) for h in range(4)]
+
+    for i, trace in enumerate(panels(0)):
+        fig.add_trace(trace, row=1, col=i + 1)
+    colours = {"group CNN": "#1f77b4", "plain CNN": "#d62728"}
+    for name, d in deltas.items():
+        fig.add_trace(go.Scatter(x=angles, y=d, mode="lines", name=name, line=dict(color=colours[name])), row=2, col=1)
+    quarter = [i for i, a in enumerate(angles) if a % 90 == 0]
+    fig.add_trace(go.Scatter(x=[angles[i] for i in quarter], y=[deltas["group CNN"][i] for i in quarter], mode="markers",
+                             marker=dict(symbol="star", size=11, color=colours["group CNN"]),
+                             name="quarter turns: exactly invariant"), row=2, col=1)
+
+    def current(k):
+        return go.Scatter(x=[angles[k]] * 2, y=[deltas["group CNN"][k], deltas["plain CNN"][k]], mode="markers",
+                          marker=dict(size=12, color="black", symbol="circle-open", line=dict(width=2)),
+                          name="current angle", showlegend=False)
+
+    fig.add_trace(current(0), row=2, col=1)
+    frames = [dict(data=panels(k) + [current(k)], traces=[0, 1, 2, 3, 4, 8]) for k in range(len(angles))]
+    _add_slider(fig, frames, [f"{a:g}°" for a in angles], "rotation θ = ")
+    for c in range(1, 6):
+        fig.update_yaxes(autorange="reversed", scaleanchor=f"x{c}", showticklabels=False, row=1, col=c)
+        fig.update_xaxes(showticklabels=False, row=1, col=c)
+    fig.update_xaxes(title_text="rotation θ of the input (degrees)", tickvals=list(range(0, 361, 45)), row=2, col=1)
+    top = 1.12 * max(float(d.max()) for d in deltas.values())
+    fig.update_yaxes(title_text="change of the logits δ(θ)", range=[0, top], row=2, col=1)
+    fig.update_layout(height=height, margin=dict(l=50, r=20, t=60, b=20),
+                      legend=dict(orientation="h", yanchor="bottom", y=0.47, x=0, bgcolor="rgba(255,255,255,0.7)"))
+    return fig
+
+
+def oversmoothing_figure(edge_index, x, *, num_layers: int = 30, pos=None, seed: int = 0, height: int = 460):
+    r"""Slide the depth and watch node features over-smooth on a small graph.
+
+    Layer :math:`k` replaces each node's feature by the mean over itself and its neighbours,
+
+    .. math:: x^{(k+1)} = \tilde D^{-1}\tilde A\, x^{(k)}, \qquad \tilde A = A + I,
+
+    the propagation of a mean-aggregating GNN without weights or non-linearities. On a connected
+    graph :math:`x^{(k)}` tends to a constant (the :math:`\tilde d`-weighted mean of :math:`x`), so
+    the nodes' colours merge and the Dirichlet energy
+    :math:`E(x) = \tfrac12\sum_{(u,v)}(x_u - x_v)^2` (:func:`gdlutils.spectral.dirichlet_energy`)
+    decays geometrically.
+
+    Args:
+        edge_index: ``(2, E)`` undirected graph (both directions listed), connected.
+        x: ``(n,)`` one scalar feature per node.
+        num_layers: the slider runs over depths ``0..num_layers``.
+        pos: ``(n, 2)`` node positions; default a seeded spring layout (networkx).
+        seed: seed of the layout.
+
+    Returns:
+        ``plotly.graph_objects.Figure`` with ``num_layers + 1`` frames and traces ``[edges, nodes,
+        energy curve, current depth]``; frame k sets the node colours to :math:`x^{(k)}`.
+
+    Shapes:
+        edge_index: ``(2, E)``; x: ``(n,)``; pos: ``(n, 2)``.
+
+    Introduced in: 5.3, :doc:`/book/05_models/05_3_1_message_passing`.
+    """
+    import plotly.graph_objects as go
+    import torch
+    from plotly.subplots import make_subplots
+
+    from .graphs import adjacency, check_edge_index
+    from .spectral import dirichlet_energy
+
+    x = torch.as_tensor(x, dtype=torch.float64)
+    if x.dim() != 1 or not torch.isfinite(x).all():
+        raise ValueError(f"oversmoothing_figure: x must be one finite scalar per node, shape (n,), got shape {tuple(x.shape)}")
+    n = x.shape[0]
+    edge_index = check_edge_index(edge_index, n)
+    if int(num_layers) != num_layers or num_layers < 1:
+        raise ValueError(f"oversmoothing_figure: num_layers must be a positive integer, got {num_layers!r}")
+    A = adjacency(edge_index, n, format="dense").to(torch.float64) + torch.eye(n, dtype=torch.float64)
+    P = A / A.sum(1, keepdim=True)
+    feats = [x]
+    for _ in range(int(num_layers)):
+        feats.append(P @ feats[-1])
+    energy = np.array([dirichlet_energy(f, edge_index).item() for f in feats])
+    feats = torch.stack(feats).numpy()
+    if pos is None:
+        from .graphs import to_networkx
+        import networkx as nx
+
+        layout = nx.spring_layout(to_networkx(edge_index, n), seed=seed)
+        pos = np.array([layout[i] for i in range(n)])
+    pos = np.asarray(pos, dtype=float)
+    if pos.shape != (n, 2):
+        raise ValueError(f"oversmoothing_figure: pos must have shape ({n}, 2), got {pos.shape}")
+    src, dst = edge_index.numpy()
+    ex = np.stack([pos[src, 0], pos[dst, 0], np.full(len(src), np.nan)], 1).ravel()
+    ey = np.stack([pos[src, 1], pos[dst, 1], np.full(len(src), np.nan)], 1).ravel()
+    lo, hi = float(feats.min()), float(feats.max())
+    fig = make_subplots(rows=1, cols=2, column_widths=[0.58, 0.42], horizontal_spacing=0.16,
+                        subplot_titles=["node features x<sup>(k)</sup>", "Dirichlet energy E(x<sup>(k)</sup>)"])
+    fig.add_trace(go.Scatter(x=ex, y=ey, mode="lines", line=dict(color="lightgray", width=1), hoverinfo="skip", showlegend=False), row=1, col=1)
+
+    def nodes(k):
+        return go.Scatter(x=pos[:, 0], y=pos[:, 1], mode="markers", showlegend=False,
+                          marker=dict(size=13, color=feats[k], colorscale="RdBu_r", cmin=lo, cmax=hi, line=dict(width=0.5, color="black"),
+                                      colorbar=dict(title="x", x=0.84 * 0.58 + 0.01, xanchor="left", len=0.8, thickness=10)),
+                          text=[f"node {i}: {v:.3f}" for i, v in enumerate(feats[k])], hoverinfo="text")
+
+    def current(k):
+        return go.Scatter(x=[k], y=[energy[k]], mode="markers", marker=dict(size=11, color="black"), showlegend=False)
+
+    fig.add_trace(nodes(0), row=1, col=1)
+    depths = list(range(int(num_layers) + 1))
+    fig.add_trace(go.Scatter(x=depths, y=energy, mode="lines", line=dict(color="gray"), showlegend=False), row=1, col=2)
+    fig.add_trace(current(0), row=1, col=2)
+    _add_slider(fig, [dict(data=[nodes(k), current(k)], traces=[1, 3]) for k in depths], [str(k) for k in depths], "depth k = ")
+    fig.update_xaxes(visible=False, row=1, col=1)
+    fig.update_yaxes(visible=False, row=1, col=1)
+    fig.update_xaxes(title_text="depth k (layers)", row=1, col=2)
+    fig.update_yaxes(type="log", dtick=1, exponentformat="power", row=1, col=2)
+    fig.update_layout(height=height, margin=dict(l=10, r=10, t=40, b=10))
+    return fig

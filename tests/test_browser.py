@@ -156,3 +156,56 @@ def test_the_checks_catch_deliberate_faults(tmp_path_factory):
     assert any("deliberate error output" in p.detail for p in problems if p.kind == "error in a cell output")
     links = sitecheck.check_links(html)
     assert {p.kind for p in links} == {"broken link", "broken anchor"}, links
+
+
+# ------------------------------------------------------------------------- interactive figures
+def test_slider_of_an_interactive_figure_works_in_the_page(tmp_path):
+    """A page holding a gdlutils slider figure as the book embeds it (the book renderer's HTML,
+    plotly.js inline once): dragging the slider to step k shows frame k, with no JavaScript or
+    console error, and no kernel."""
+    import networkx as nx
+    import plotly.io as pio
+    import torch
+    from playwright.sync_api import sync_playwright
+
+    from gdlutils.graphs import from_networkx
+    from gdlutils.plot import oversmoothing_figure
+    from gdlutils.plot_mesh import use_plotly_in_book
+
+    use_plotly_in_book()
+    edge_index, _, n = from_networkx(nx.karate_club_graph(), weight=None)
+    x = torch.randn(n, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    fig = oversmoothing_figure(edge_index, x, num_layers=10)
+    body = pio.renderers["gdl_book"].to_mimebundle(fig.to_dict())["text/html"]
+    assert "Plotly.animate" not in body  # no auto-play: the figure waits for the reader
+    from plotly.offline import get_plotlyjs
+
+    # plotly.js once in the head, as use_plotly_in_book's first output puts it once per page
+    head = f"<meta charset='utf-8'><link rel='icon' href='data:,'><script>{get_plotlyjs()}</script>"
+    (tmp_path / "index.html").write_text(f"<!DOCTYPE html><html><head>{head}</head><body>{body}</body></html>")
+    expected = {k: fig.frames[k].data[0].marker.color for k in range(11)}
+    problems = []
+    with sitecheck.serve(tmp_path) as base, sync_playwright() as p:
+        browser = sitecheck._launch(p)
+        page = browser.new_page(viewport=sitecheck.DESKTOP)
+        page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+        page.on("console", lambda m: m.type == "error" and problems.append(f"console error: {m.text}"))
+        page.goto(base + "index.html")
+        page.wait_for_selector(".js-plotly-plot .slider-rail-rect", timeout=30_000)
+        rail = page.locator(".slider-rail-rect").first.bounding_box()
+        y = rail["y"] + rail["height"] / 2
+        state = "() => { const gd = document.querySelector('.js-plotly-plot'); " \
+                "return [gd.layout.sliders[0].active, Array.from(gd._fullData[1].marker.color)]; }"
+        for k in (7, 2):  # a click on the rail, then a drag back
+            if k == 7:
+                page.mouse.click(rail["x"] + rail["width"] * k / 10, y)
+            else:
+                page.mouse.down()
+                page.mouse.move(rail["x"] + rail["width"] * k / 10, y, steps=5)
+                page.mouse.up()
+            page.wait_for_timeout(800)
+            active, colours = page.evaluate(state)
+            assert active == k
+            assert colours == pytest.approx(list(expected[k]), abs=1e-12)
+        browser.close()
+    assert not problems, problems

@@ -167,3 +167,26 @@ def test_load_planetoid_matches_published_statistics(shared_data, monkeypatch, n
 def test_load_planetoid_rejects_unknown_name():
     with pytest.raises(ValueError, match="Cora"):
         data.load_planetoid("PubMedX")
+
+
+def test_failed_download_is_raised_without_the_socket_chain(isolated, monkeypatch):
+    """A failed download (no network: the name does not resolve) raises gdlutils' own message
+    alone: no chained socket traceback in front of it, the cause kept as one line of text."""
+    import socket
+    import urllib.error
+
+    entry = _register(monkeypatch, "meshes/far.obj", "https://example.invalid/far.obj", b"x")
+
+    def no_network(url, target, expected_sha256, progress=True):
+        raise urllib.error.URLError(socket.gaierror(-2, "Name or service not known"))
+
+    monkeypatch.setattr(data, "_download", no_network)
+    with pytest.raises(data.DataNotFoundError) as info:
+        data.fetch("meshes/far.obj", progress=False)
+    err = info.value
+    assert err.__cause__ is None and err.__suppress_context__
+    message = str(err)
+    assert "'meshes/far.obj'" in message and entry.url in message and "GDL_DATA" in message
+    assert str(isolated / "data") in message  # the folder it looked in / should be saved to
+    assert "gaierror" in message and "Name or service not known" in message
+    assert message.splitlines()[-1].startswith("(The download failed: gaierror") and "\n" not in message.splitlines()[-1]
