@@ -528,7 +528,6 @@ def fit_nbody(
     batch_size: int = 100,
     weight_decay: float = 1e-12,
     eval_every: int = 5,
-    schedule: str = "constant",
     seed: int | None = 0,
     device: torch.device | str | None = None,
     dtype: torch.dtype = torch.float32,
@@ -537,10 +536,6 @@ def fit_nbody(
     positions, shuffled mini-batches of ``batch_size`` systems; every ``eval_every`` epochs the
     validation MSE is measured and the parameters of the best epoch are kept (the model is left
     with them). The test MSE is that of the kept model.
-
-    ``schedule="constant"`` keeps the learning rate (the paper); ``"cosine"`` decays it to 0 over
-    the ``epochs`` along :math:`\\tfrac12(1 + \\cos(\\pi e/E))`, which helps when training far
-    shorter than the paper's 10,000 epochs.
 
     Introduced in: 5.5, :doc:`/book/05_models/05_5_2_nbody`.
     """
@@ -551,15 +546,12 @@ def fit_nbody(
         raise ValueError("fit_nbody: the training and validation sets must not be empty")
     if not (lr > 0):
         raise ValueError(f"fit_nbody: lr must be positive, got {lr!r}")
-    if schedule not in ("constant", "cosine"):
-        raise ValueError(f"fit_nbody: schedule must be 'constant' or 'cosine', got {schedule!r}")
     start = time.perf_counter()
     device = torch.device(device) if device is not None else torch.device("cpu")
     model.to(device=device, dtype=dtype)
     train_d = train.to(device=device, dtype=dtype)
     generator = torch.Generator().manual_seed(0 if seed is None else seed)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
-    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, epochs) if schedule == "cosine" else None
     result = NBodyResult()
     best_state = copy.deepcopy(model.state_dict())
     for epoch in range(1, epochs + 1):
@@ -574,8 +566,6 @@ def fit_nbody(
             optimizer.step()
             epoch_loss += float(loss.detach()) * len(batch)
         result.train_loss.append(epoch_loss / len(train_d))
-        if scheduler is not None:
-            scheduler.step()
         if epoch % eval_every == 0 or epoch == epochs:
             mse = nbody_mse(model, val)
             result.val_mse.append((epoch, mse))

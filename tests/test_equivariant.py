@@ -291,8 +291,6 @@ def test_nbody_models_bad_input():
         model(loc.numpy(), vel, q)
     with pytest.raises(ValueError, match="epochs"):
         eq.fit_nbody(model, NBodyData(loc, vel, q, loc), NBodyData(loc, vel, q, loc), epochs=0)
-    with pytest.raises(ValueError, match="schedule"):
-        eq.fit_nbody(model, NBodyData(loc, vel, q, loc), NBodyData(loc, vel, q, loc), schedule="linear")
 
 
 def test_fit_nbody_trains_and_keeps_the_best_epoch():
@@ -303,8 +301,7 @@ def test_fit_nbody_trains_and_keeps_the_best_epoch():
     torch.manual_seed(0)
     model = eq.NBodyRadialField(16, 2)
     before = eq.nbody_mse(model.float(), data)
-    res = eq.fit_nbody(model, data[:150], data[150:], data[150:], epochs=20, lr=1e-2, batch_size=50, eval_every=2,
-                       schedule="cosine")
+    res = eq.fit_nbody(model, data[:150], data[150:], data[150:], epochs=20, lr=1e-2, batch_size=50, eval_every=2)
     assert res.best_val_mse < 0.2 * before
     assert res.best_val_mse == min(v for _, v in res.val_mse)
     assert res.best_epoch in [e for e, _ in res.val_mse]
