@@ -15,7 +15,10 @@ What is here:
 - finite groups: :class:`CyclicGroup` :math:`C_n`, :class:`DihedralGroup` :math:`D_n`,
   :class:`SymmetricGroup` :math:`S_n`, :class:`PermutationGroup` (e.g.
   :func:`automorphism_group` of a graph), :class:`TranslationGroup2D`, :class:`P4Group`
-  (p4 and p4m on the square torus); sampled continuous groups :class:`SO2`, :class:`SO3`;
+  (p4 and p4m on the square torus); sampled continuous groups :class:`SO2`, :class:`SO3`, and
+  the Euclidean groups of 5.5, :class:`O3` (rotations and reflections) and :class:`E3` (with
+  translations), acting on point clouds by :func:`transform_points` and on vector features by
+  :func:`transform_vectors`;
 - actions on images (:func:`rotate_image` for :math:`C_4`, :func:`act_on_image` for
   :math:`D_4`, :func:`translate_image`) and on point clouds (:func:`rotate_points`);
 - group tables and axioms (:func:`cayley_table`, :func:`check_group_axioms`), representations
@@ -67,6 +70,10 @@ __all__ = [
     "check_homomorphism",
     "cyclic_irrep",
     "dft_matrix",
+    "O3",
+    "E3",
+    "transform_points",
+    "transform_vectors",
 ]
 
 Action = Callable[[Any, Any], Any]
@@ -1381,3 +1388,178 @@ def _check(kind, f, group, x, rho_in, rho_out, atol, rtol, samples, seed, raise_
     if raise_error and not report.passed:
         raise EquivarianceError(report)
     return report
+
+
+# ---------------------------------------------------------------------------------------------
+# O(3) and E(3): rotations, reflections and translations of space, acting on point clouds
+# (positions move with the whole transformation, vectors such as velocities only with its
+# linear part). Introduced in 5.5 (equivariant message passing).
+# ---------------------------------------------------------------------------------------------
+
+def _euclidean_parts(g, x, what: str) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Split ``g`` into its linear part Q (d x d) and translation t (d,) or None, where d is
+    the dimension of the points ``x``: a (d, d) ``g`` is linear, a (d+1, d+1) one homogeneous."""
+    if not isinstance(g, torch.Tensor) or g.dim() != 2 or g.shape[0] != g.shape[1]:
+        shape = tuple(g.shape) if isinstance(g, torch.Tensor) else type(g).__name__
+        raise ValueError(
+            f"{what}: expected an orthogonal (d, d) matrix or a homogeneous (d+1, d+1) matrix "
+            f"[[Q, t], [0, 1]] of E(d), got {shape}"
+        )
+    if not isinstance(x, torch.Tensor) or x.dim() < 1:
+        raise TypeError(f"{what}: expected a tensor of shape (..., N, d), got {type(x).__name__}")
+    d = x.shape[-1]
+    if g.shape[0] == d:
+        return g, None
+    if g.shape[0] == d + 1:
+        if not (bool(g[-1, :-1].eq(0).all()) and float(g[-1, -1]) == 1.0):
+            raise ValueError(f"{what}: a homogeneous matrix must have last row (0, ..., 0, 1), got {g[-1].tolist()}")
+        return g[:-1, :-1], g[:-1, -1]
+    raise ValueError(
+        f"{what}: points/vectors of dimension d = {d} need g of shape ({d}, {d}) or ({d + 1}, {d + 1}), "
+        f"got {tuple(g.shape)}"
+    )
+
+
+def transform_points(g: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """Action of a Euclidean transformation on a point cloud: :math:`x_i \\mapsto Q x_i + t`.
+
+    ``g`` is either a homogeneous matrix :math:`\\begin{pmatrix} Q & t \\\\ 0 & 1\\end{pmatrix}`
+    of :math:`E(d)` (as :class:`E3` samples them) or an orthogonal :math:`d \\times d` matrix
+    :math:`Q` (an element of :class:`O3` or :class:`SO3`, :math:`t = 0`).
+
+    Shapes:
+        g: ``(d+1, d+1)`` or ``(d, d)``; x: ``(..., N, d)``; output: ``(..., N, d)``.
+
+    Introduced in: 5.5, :doc:`/book/05_models/05_5_1_egnn`.
+    """
+    q, t = _euclidean_parts(g, x, "transform_points")
+    y = x @ q.to(x.dtype).transpose(-1, -2)
+    return y if t is None else y + t.to(x.dtype)
+
+
+def transform_vectors(g: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    """Action on vector features (velocities, forces, differences of points): only the linear
+    part acts, :math:`v_i \\mapsto Q v_i`; a translation leaves a vector unchanged.
+
+    Shapes:
+        g: ``(d+1, d+1)`` or ``(d, d)``; v: ``(..., N, d)``; output: ``(..., N, d)``.
+
+    Introduced in: 5.5, :doc:`/book/05_models/05_5_1_egnn`.
+    """
+    q, _ = _euclidean_parts(g, v, "transform_vectors")
+    return v @ q.to(v.dtype).transpose(-1, -2)
+
+
+class O3:
+    """The orthogonal group :math:`O(3) = SO(3) \\cup \\{-R : R \\in SO(3)\\}`: rotations and
+    rotations composed with the point reflection :math:`-I` (determinant :math:`-1`; every
+    mirror reflection is one of these).
+
+    :meth:`sample` draws Haar-uniform elements: a uniform rotation (:meth:`SO3.sample`) times
+    a sign :math:`\\pm 1`, each with probability :math:`\\tfrac12`. Elements are ``(3, 3)``
+    matrices acting on points by :func:`transform_points` (:math:`x \\mapsto Qx`).
+
+    Introduced in: 5.5, :doc:`/book/05_models/05_5_1_egnn`.
+    """
+
+    dim = 3
+
+    def __init__(self, dtype: torch.dtype | None = None):
+        self.dtype = dtype or torch.get_default_dtype()
+
+    def __repr__(self) -> str:
+        return "O3()"
+
+    def sample(self, num: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """``num`` Haar-uniform orthogonal matrices, half of them (in expectation) improper.
+        Shapes: output ``(num, 3, 3)``."""
+        r = SO3(torch.float64).sample(num, generator=generator)
+        sign = 1.0 - 2.0 * torch.randint(0, 2, (num,), generator=generator).to(torch.float64)
+        return (r * sign[:, None, None]).to(self.dtype)
+
+    def identity(self) -> torch.Tensor:
+        return torch.eye(3, dtype=self.dtype)
+
+    def compose(self, g: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+        return _check_rotation_matrix(g, 3, "O3.compose") @ _check_rotation_matrix(h, 3, "O3.compose")
+
+    def inverse(self, g: torch.Tensor) -> torch.Tensor:
+        return _check_rotation_matrix(g, 3, "O3.inverse").transpose(-1, -2)
+
+    @staticmethod
+    def act(g: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """:math:`x_i \\mapsto Q x_i` on the rows of ``x`` ``(..., N, 3)``."""
+        return transform_points(g, x)
+
+
+class E3:
+    """The Euclidean group :math:`E(3)` of rigid motions and reflections,
+    :math:`x \\mapsto Qx + t` with :math:`Q \\in O(3)`, :math:`t \\in \\mathbb R^3`, stored as
+    homogeneous ``(4, 4)`` matrices :math:`\\begin{pmatrix} Q & t\\\\ 0 & 1\\end{pmatrix}` so that
+    composing two motions is a matrix product.
+
+    :meth:`sample` draws :math:`Q` Haar-uniformly from :math:`O(3)` (from :math:`SO(3)` with
+    ``reflections=False``: the group :math:`SE(3)`) and :math:`t \\sim \\mathcal N(0,
+    \\text{translation_std}^2 I)` (there is no uniform distribution on :math:`\\mathbb R^3`).
+    Points move by :func:`transform_points` (:meth:`act`), vectors by
+    :func:`transform_vectors` (:meth:`act_on_vectors`).
+
+    Introduced in: 5.5, :doc:`/book/05_models/05_5_1_egnn`.
+    """
+
+    dim = 3
+
+    def __init__(self, reflections: bool = True, translation_std: float = 1.0, dtype: torch.dtype | None = None):
+        if not (isinstance(translation_std, (int, float)) and math.isfinite(translation_std) and translation_std >= 0):
+            raise ValueError(f"translation_std must be a finite number >= 0, got {translation_std!r}")
+        self.reflections = bool(reflections)
+        self.translation_std = float(translation_std)
+        self.dtype = dtype or torch.get_default_dtype()
+
+    def __repr__(self) -> str:
+        return f"E3(reflections={self.reflections}, translation_std={self.translation_std})"
+
+    @staticmethod
+    def element(q: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        """The homogeneous matrix of :math:`x \\mapsto Qx + t`. Shapes: q ``(3, 3)``, t ``(3,)`` -> ``(4, 4)``."""
+        q = _check_rotation_matrix(q, 3, "E3.element")
+        t = torch.as_tensor(t, dtype=q.dtype)
+        if t.shape != (3,):
+            raise ValueError(f"E3.element: the translation must have shape (3,), got {tuple(t.shape)}")
+        g = torch.eye(4, dtype=q.dtype)
+        g[:3, :3], g[:3, 3] = q, t
+        return g
+
+    def sample(self, num: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """``num`` random motions. Shapes: output ``(num, 4, 4)``."""
+        q = (O3 if self.reflections else SO3)(torch.float64).sample(num, generator=generator)
+        t = self.translation_std * torch.randn(num, 3, generator=generator, dtype=torch.float64)
+        g = torch.eye(4, dtype=torch.float64).repeat(num, 1, 1)
+        g[:, :3, :3], g[:, :3, 3] = q, t
+        return g.to(self.dtype)
+
+    def identity(self) -> torch.Tensor:
+        return torch.eye(4, dtype=self.dtype)
+
+    def compose(self, g: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+        return _check_rotation_matrix(g, 4, "E3.compose") @ _check_rotation_matrix(h, 4, "E3.compose")
+
+    def inverse(self, g: torch.Tensor) -> torch.Tensor:
+        """:math:`x \\mapsto Q^\\top (x - t)`."""
+        g = _check_rotation_matrix(g, 4, "E3.inverse")
+        q, t = g[..., :3, :3], g[..., :3, 3]
+        out = torch.zeros_like(g)
+        out[..., :3, :3] = q.transpose(-1, -2)
+        out[..., :3, 3] = -(q.transpose(-1, -2) @ t.unsqueeze(-1)).squeeze(-1)
+        out[..., 3, 3] = 1
+        return out
+
+    @staticmethod
+    def act(g: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """Points: :math:`x_i \\mapsto Q x_i + t` (:func:`transform_points`)."""
+        return transform_points(g, x)
+
+    @staticmethod
+    def act_on_vectors(g: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        """Vectors: :math:`v_i \\mapsto Q v_i` (:func:`transform_vectors`)."""
+        return transform_vectors(g, v)
