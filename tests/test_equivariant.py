@@ -17,7 +17,7 @@ from gdlutils.groups import (
     transform_points,
     transform_vectors,
 )
-from gdlutils.message_passing import graph_action
+from gdlutils.graphs import graph_action
 from gdlutils.nbody import NBodyData
 
 D = torch.float64
@@ -96,11 +96,11 @@ def euclid_on_output(g, out):
 def perm_on_graph(p, inputs):
     h, x, ei, a, v = inputs
     (ph, pe) = graph_action(p, (h, ei))
-    return ph, x[p], pe, a, v[p]
+    return ph, graph_action(p, x), pe, a, graph_action(p, v)
 
 
 def perm_on_output(p, out):
-    return out[0][p], out[1][p]
+    return graph_action(p, out[0]), graph_action(p, out[1])
 
 
 @pytest.mark.parametrize("velocity", [False, True])
