@@ -7,6 +7,8 @@
   watch a P4-CNN's feature maps and outputs (5.2).
 - :func:`oversmoothing_figure`: an interactive plotly figure: slide the depth and watch node
   features over-smooth on a small graph (5.3).
+- :func:`load_timeline`, :func:`timeline_figure`: the table of landmarks of chapter 7 and its
+  interactive timeline (hover for the citation) (7).
 
 Static plots return the matplotlib ``Axes`` (or ``Figure``) so notebooks can decorate them.
 Interactive figures return a ``plotly.graph_objects.Figure`` whose frames are computed in Python
@@ -22,7 +24,8 @@ from typing import Mapping, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 
-__all__ = ["use_book_style", "five_g_map", "FIVE_G", "loglog_curves", "rotated_digit_figure", "oversmoothing_figure"]
+__all__ = ["use_book_style", "five_g_map", "FIVE_G", "loglog_curves", "rotated_digit_figure", "oversmoothing_figure",
+           "load_timeline", "timeline_figure", "TIMELINE_COLUMNS", "TIMELINE_AREAS"]
 
 #: The rows of the "5G" map, each a triple (domain, symmetry group, architectures).
 FIVE_G: list[tuple[str, str, str]] = [
@@ -357,4 +360,135 @@ def oversmoothing_figure(edge_index, x, *, num_layers: int = 30, pos=None, seed:
     fig.update_xaxes(title_text="depth k (layers)", row=1, col=2)
     fig.update_yaxes(type="log", dtick=1, exponentformat="power", row=1, col=2)
     fig.update_layout(height=height, margin=dict(l=10, r=10, t=40, b=10))
+    return fig
+
+
+#: The columns of the history table ``book/07_history/timeline.csv``.
+TIMELINE_COLUMNS = ("year", "event", "area", "citation", "chapter")
+#: The areas of the history table, in the order of the timeline's rows (bottom to top).
+TIMELINE_AREAS = ("geometry", "learning", "grids", "groups", "graphs", "sets", "manifolds", "sequences", "applications")
+_TIMELINE_URL = "https://raw.githubusercontent.com/gdl-companion/gdl-book/main/book/07_history/timeline.csv"
+
+
+def load_timeline(path=None) -> list[dict]:
+    """Read the history table: one dict per event with the keys of :data:`TIMELINE_COLUMNS`.
+
+    ``year`` is an ``int`` (negative before the common era), the other fields are strings:
+    ``citation`` is a key of the book's ``references.bib`` and ``chapter`` the section of the
+    book where the idea is used (e.g. ``"5.3"``).
+
+    Args:
+        path: a CSV file; default ``book/07_history/timeline.csv`` of the book's repository
+            (looked for next to this package, then in the working directory; a reader of the
+            installed package without the repository gets it from the book's repository,
+            unless ``GDL_OFFLINE`` is set).
+
+    Returns:
+        list of dict, in the order of the file.
+
+    Introduced in: 7, :doc:`/book/07_history/07_history`.
+    """
+    import csv
+    import io
+    import os
+    from pathlib import Path
+
+    if path is None:
+        candidates = [Path(__file__).resolve().parents[1] / "book" / "07_history" / "timeline.csv",
+                      Path.cwd() / "timeline.csv", Path.cwd() / "book" / "07_history" / "timeline.csv"]
+        found = [c for c in candidates if c.is_file()]
+        if found:
+            text = found[0].read_text(encoding="utf-8")
+        elif os.environ.get("GDL_OFFLINE", "").lower() not in ("", "0", "false", "no"):
+            raise FileNotFoundError(f"load_timeline: no timeline.csv in {[str(c) for c in candidates]} and downloads are off "
+                                    f"(GDL_OFFLINE is set); pass path= or download {_TIMELINE_URL}")
+        else:
+            from urllib.request import urlopen
+
+            with urlopen(_TIMELINE_URL, timeout=30) as response:
+                text = response.read().decode("utf-8")
+    else:
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"load_timeline: no file at {str(path)!r}; pass the path of timeline.csv")
+        text = path.read_text(encoding="utf-8")
+    reader = csv.DictReader(io.StringIO(text))
+    if tuple(reader.fieldnames or ()) != TIMELINE_COLUMNS:
+        raise ValueError(f"load_timeline: expected the columns {TIMELINE_COLUMNS}, got {tuple(reader.fieldnames or ())}")
+    table = []
+    for line, row in enumerate(reader, start=2):
+        try:
+            row["year"] = int(row["year"])
+        except ValueError:
+            raise ValueError(f"load_timeline: line {line}: year must be an integer, got {row['year']!r}") from None
+        if row["area"] not in TIMELINE_AREAS:
+            raise ValueError(f"load_timeline: line {line}: area must be one of {TIMELINE_AREAS}, got {row['area']!r}")
+        table.append(row)
+    return table
+
+
+def _year_label(year: int) -> str:
+    return str(year) if year >= 0 else f"{-year} BCE"
+
+
+def timeline_figure(table, *, height: int = 520):
+    r"""An interactive timeline: one marker per event, one row per area, hover for the citation.
+
+    Years before 1900 are drawn on a compressed axis (the position of year :math:`y` is
+    :math:`1900 - 10\log_2(1 + (1900 - y)/10)` before 1900, :math:`y` after), so that Euclid,
+    Klein and the last decade of deep learning fit on one page; the ticks show the true years.
+
+    Args:
+        table: a list of dicts with the keys of :data:`TIMELINE_COLUMNS` (:func:`load_timeline`).
+        height: of the figure in pixels.
+
+    Returns:
+        ``plotly.graph_objects.Figure`` with one scatter trace per area present, in the order of
+        :data:`TIMELINE_AREAS`; each marker's hover text holds the year, event, citation key and
+        book section, and its ``customdata`` the citation key.
+
+    Introduced in: 7, :doc:`/book/07_history/07_history`.
+    """
+    import plotly.graph_objects as go
+
+    rows = list(table)
+    if not rows:
+        raise ValueError("timeline_figure: table is empty; pass load_timeline()")
+    for i, row in enumerate(rows):
+        if not isinstance(row, Mapping) or any(k not in row for k in TIMELINE_COLUMNS):
+            raise TypeError(f"timeline_figure: row {i} must be a dict with the keys {TIMELINE_COLUMNS}, got {row!r}")
+        if row["area"] not in TIMELINE_AREAS:
+            raise ValueError(f"timeline_figure: row {i}: area must be one of {TIMELINE_AREAS}, got {row['area']!r}")
+
+    def position(year):
+        year = float(year)
+        return year if year >= 1900 else 1900 - 10 * np.log2(1 + (1900 - year) / 10)
+
+    fig = go.Figure()
+    colours = dict(zip(TIMELINE_AREAS, plt.get_cmap("tab10").colors))
+    for level, area in enumerate(TIMELINE_AREAS):
+        events = [r for r in rows if r["area"] == area]
+        if not events:
+            continue
+        # events of the same area and year are spread a little vertically, so none hides another
+        same = {}
+        offsets = []
+        for r in events:
+            k = same.get(r["year"], 0)
+            same[r["year"]] = k + 1
+            offsets.append(0.18 * k)
+        fig.add_trace(go.Scatter(
+            x=[position(r["year"]) for r in events], y=[level + o for o in offsets], mode="markers", name=area,
+            marker=dict(size=11, color="rgb({:.0f},{:.0f},{:.0f})".format(*(255 * c for c in colours[area])),
+                        line=dict(width=0.5, color="black")),
+            customdata=[r["citation"] for r in events],
+            text=[f"<b>{_year_label(r['year'])}</b>: {r['event']}<br>cite: {r['citation']} · book section {r['chapter']}"
+                  for r in events],
+            hoverinfo="text"))
+    ticks = [-300, 1000, 1600, 1872, 1918, 1950, 1970, 1990, 2000, 2010, 2020]
+    fig.update_xaxes(tickvals=[position(t) for t in ticks], ticktext=[_year_label(t) for t in ticks],
+                     title_text="year (compressed before 1900)")
+    present = [a for a in TIMELINE_AREAS if any(r["area"] == a for r in rows)]
+    fig.update_yaxes(tickvals=[TIMELINE_AREAS.index(a) for a in present], ticktext=present, showgrid=True)
+    fig.update_layout(height=height, margin=dict(l=10, r=10, t=30, b=10), showlegend=False, hovermode="closest")
     return fig
