@@ -363,11 +363,10 @@ def oversmoothing_figure(edge_index, x, *, num_layers: int = 30, pos=None, seed:
     return fig
 
 
-#: The columns of the history table ``book/07_history/timeline.csv``.
+#: The columns of the history table ``gdlutils/timeline.csv`` (shipped with the package).
 TIMELINE_COLUMNS = ("year", "event", "area", "citation", "chapter")
 #: The areas of the history table, in the order of the timeline's rows (bottom to top).
 TIMELINE_AREAS = ("geometry", "learning", "grids", "groups", "graphs", "sets", "manifolds", "sequences", "applications")
-_TIMELINE_URL = "https://raw.githubusercontent.com/gdl-companion/gdl-book/main/book/07_history/timeline.csv"
 
 
 def load_timeline(path=None) -> list[dict]:
@@ -378,10 +377,8 @@ def load_timeline(path=None) -> list[dict]:
     book where the idea is used (e.g. ``"5.3"``).
 
     Args:
-        path: a CSV file; default ``book/07_history/timeline.csv`` of the book's repository
-            (looked for next to this package, then in the working directory; a reader of the
-            installed package without the repository gets it from the book's repository,
-            unless ``GDL_OFFLINE`` is set).
+        path: a CSV file; default the table shipped with the package, ``gdlutils/timeline.csv``
+            (so it works offline and in Colab).
 
     Returns:
         list of dict, in the order of the file.
@@ -390,23 +387,12 @@ def load_timeline(path=None) -> list[dict]:
     """
     import csv
     import io
-    import os
     from pathlib import Path
 
     if path is None:
-        candidates = [Path(__file__).resolve().parents[1] / "book" / "07_history" / "timeline.csv",
-                      Path.cwd() / "timeline.csv", Path.cwd() / "book" / "07_history" / "timeline.csv"]
-        found = [c for c in candidates if c.is_file()]
-        if found:
-            text = found[0].read_text(encoding="utf-8")
-        elif os.environ.get("GDL_OFFLINE", "").lower() not in ("", "0", "false", "no"):
-            raise FileNotFoundError(f"load_timeline: no timeline.csv in {[str(c) for c in candidates]} and downloads are off "
-                                    f"(GDL_OFFLINE is set); pass path= or download {_TIMELINE_URL}")
-        else:
-            from urllib.request import urlopen
+        from importlib.resources import files
 
-            with urlopen(_TIMELINE_URL, timeout=30) as response:
-                text = response.read().decode("utf-8")
+        text = files("gdlutils").joinpath("timeline.csv").read_text(encoding="utf-8")
     else:
         path = Path(path)
         if not path.is_file():

@@ -9,7 +9,7 @@ import pytest
 from gdlutils.plot import TIMELINE_AREAS, TIMELINE_COLUMNS, load_timeline, timeline_figure
 
 ROOT = Path(__file__).resolve().parents[1]
-TABLE = ROOT / "book" / "07_history" / "timeline.csv"
+TABLE = ROOT / "gdlutils" / "timeline.csv"
 
 
 @pytest.fixture(scope="module")
