@@ -648,7 +648,30 @@ def _check_rotation_matrix(g, d: int, what: str) -> torch.Tensor:
     return g
 
 
-class SO2:
+class _MatrixGroup:
+    """Shared arithmetic of the groups of ``dim x dim`` orthogonal matrices (:class:`SO2`,
+    :class:`SO3`, :class:`O3`): matrix product, identity, transpose as inverse."""
+
+    dim = 0
+
+    def __init__(self, dtype: torch.dtype | None = None):
+        self.dtype = dtype or torch.get_default_dtype()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+    def identity(self) -> torch.Tensor:
+        return torch.eye(self.dim, dtype=self.dtype)
+
+    def compose(self, g: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+        what = f"{type(self).__name__}.compose"
+        return _check_rotation_matrix(g, self.dim, what) @ _check_rotation_matrix(h, self.dim, what)
+
+    def inverse(self, g: torch.Tensor) -> torch.Tensor:
+        return _check_rotation_matrix(g, self.dim, f"{type(self).__name__}.inverse").transpose(-1, -2)
+
+
+class SO2(_MatrixGroup):
     """The rotation group :math:`SO(2)` of the plane, as 2x2 matrices :math:`R_\\theta`.
 
     Continuous: it cannot list its elements, it draws them uniformly (:meth:`sample`, angles
@@ -662,12 +685,6 @@ class SO2:
     """
 
     dim = 2
-
-    def __init__(self, dtype: torch.dtype | None = None):
-        self.dtype = dtype or torch.get_default_dtype()
-
-    def __repr__(self) -> str:
-        return "SO2()"
 
     def matrix(self, theta: float | torch.Tensor) -> torch.Tensor:
         """:math:`R_\\theta = \\begin{pmatrix}\\cos\\theta & -\\sin\\theta\\\\ \\sin\\theta & \\cos\\theta\\end{pmatrix}`.
@@ -684,14 +701,6 @@ class SO2:
         theta = 2 * math.pi * torch.rand(num, generator=generator, dtype=torch.float64)
         return self.matrix(theta.to(self.dtype))
 
-    def identity(self) -> torch.Tensor:
-        return torch.eye(2, dtype=self.dtype)
-
-    def compose(self, g: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
-        return _check_rotation_matrix(g, 2, "SO2.compose") @ _check_rotation_matrix(h, 2, "SO2.compose")
-
-    def inverse(self, g: torch.Tensor) -> torch.Tensor:
-        return _check_rotation_matrix(g, 2, "SO2.inverse").transpose(-1, -2)
 
     @staticmethod
     def act(g: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
@@ -713,9 +722,6 @@ class SO3(SO2):
     """
 
     dim = 3
-
-    def __repr__(self) -> str:
-        return "SO3()"
 
     def matrix(self, axis_angle: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
         """Rodrigues' formula :math:`R = I + \\sin\\theta K + (1-\\cos\\theta) K^2` for the rotation
@@ -746,14 +752,6 @@ class SO3(SO2):
         q = q / q.norm(dim=1, keepdim=True)
         return quaternion_to_matrix(q).to(self.dtype)
 
-    def identity(self) -> torch.Tensor:
-        return torch.eye(3, dtype=self.dtype)
-
-    def compose(self, g: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
-        return _check_rotation_matrix(g, 3, "SO3.compose") @ _check_rotation_matrix(h, 3, "SO3.compose")
-
-    def inverse(self, g: torch.Tensor) -> torch.Tensor:
-        return _check_rotation_matrix(g, 3, "SO3.inverse").transpose(-1, -2)
 
 
 def quaternion_to_matrix(q: torch.Tensor) -> torch.Tensor:
@@ -1450,7 +1448,7 @@ def transform_vectors(g: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
     return v @ q.to(v.dtype).transpose(-1, -2)
 
 
-class O3:
+class O3(_MatrixGroup):
     """The orthogonal group :math:`O(3) = SO(3) \\cup \\{-R : R \\in SO(3)\\}`: rotations and
     rotations composed with the point reflection :math:`-I` (determinant :math:`-1`; every
     mirror reflection is one of these).
@@ -1464,12 +1462,6 @@ class O3:
 
     dim = 3
 
-    def __init__(self, dtype: torch.dtype | None = None):
-        self.dtype = dtype or torch.get_default_dtype()
-
-    def __repr__(self) -> str:
-        return "O3()"
-
     def sample(self, num: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """``num`` Haar-uniform orthogonal matrices, half of them (in expectation) improper.
         Shapes: output ``(num, 3, 3)``."""
@@ -1477,14 +1469,6 @@ class O3:
         sign = 1.0 - 2.0 * torch.randint(0, 2, (num,), generator=generator).to(torch.float64)
         return (r * sign[:, None, None]).to(self.dtype)
 
-    def identity(self) -> torch.Tensor:
-        return torch.eye(3, dtype=self.dtype)
-
-    def compose(self, g: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
-        return _check_rotation_matrix(g, 3, "O3.compose") @ _check_rotation_matrix(h, 3, "O3.compose")
-
-    def inverse(self, g: torch.Tensor) -> torch.Tensor:
-        return _check_rotation_matrix(g, 3, "O3.inverse").transpose(-1, -2)
 
     @staticmethod
     def act(g: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
