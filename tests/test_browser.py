@@ -40,7 +40,7 @@ PHONE_SAMPLE = [
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module", autouse=True)
+@pytest.fixture(scope="session", autouse=True)  # session: decided before the (session) book build
 def _browser_available():
     missing = sitecheck.browser_missing()
     if missing:
