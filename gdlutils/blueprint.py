@@ -232,6 +232,10 @@ class Blueprint(nn.Module):
     adjacency). ``readout`` is the invariant pooling :math:`A`; ``head`` an optional MLP applied
     to the pooled, invariant features (anything after :math:`A` keeps the invariance).
 
+    Shapes:
+        x: the input of the first block (e.g. ``(B, C, H, W)`` on a grid, ``(n, C)`` or
+        ``(B, n, C)`` on a set or graph); output: ``(B, out)`` or ``(out,)``, invariant.
+
     Introduced in: 3.5, :doc:`/book/03_priors/03_5_blueprint`.
     """
 

@@ -112,6 +112,9 @@ class FiniteGroup:
         table: ``(|G|, |G|)`` long, ``table[i, j] = k`` iff :math:`g_ig_j = g_k`;
         inv: ``(|G|,)``, the index of each inverse.
 
+    Shapes:
+        table: ``(|G|, |G|)`` long; an element: an ``int`` index in ``0..|G|-1``.
+
     Introduced in: 4.3, :doc:`/book/04_domains/04_3_groups_homogeneous`.
     """
 
@@ -273,6 +276,9 @@ class GroupAction:
 
     Signals on :math:`\\Omega` are tensors whose first dimension has length :math:`|\\Omega|`;
     :meth:`act_on_signal` is :math:`(\\rho(g)f)(x) = f(g^{-1}\\cdot x)`.
+
+    Shapes:
+        points: ``(|Omega|, 3)``; act: ``(|G|, |Omega|)`` long; a signal: ``(|Omega|, ...)``.
 
     Introduced in: 4.3, :doc:`/book/04_domains/04_3_groups_homogeneous`.
     """
@@ -497,6 +503,9 @@ def plot_sphere_signal(
     ``style="faces"``: each triangle is coloured by the mean of its three vertex values (for
     smooth signals); ``"points"``: the vertices are drawn as coloured dots on a pale sphere
     (for labels, e.g. orbits). Returns the matplotlib collection.
+
+    Shapes:
+        vertices: ``(V, 3)``; faces: ``(F, 3)`` long; f: ``(V,)``.
 
     Introduced in: 4.3, :doc:`/book/04_domains/04_3_groups_homogeneous`.
     """
