@@ -48,8 +48,13 @@ def book_config(source: Path, *, execute: str | None = None, base: Path | None =
     return config
 
 
-def build(source: Path, output: Path, *, config: dict | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
-    """Run `jupyter-book build SOURCE -W -n --keep-going` into `output/_build/html`."""
+def build(
+    source: Path, output: Path, *, config: dict | None = None, env: dict | None = None, capture: bool = True
+) -> subprocess.CompletedProcess:
+    """Run `jupyter-book build SOURCE -W -n --keep-going` into `output/_build/html`.
+
+    With ``capture=False`` the build's output goes straight to the terminal (for `make book`,
+    which takes minutes); otherwise it is returned in ``stdout``/``stderr``."""
     args = [str(BIN / "jupyter-book"), "build", str(source), "--path-output", str(output), "-W", "-n", "--keep-going"]
     with tempfile.TemporaryDirectory() as tmp:
         if config is not None:
@@ -58,7 +63,7 @@ def build(source: Path, output: Path, *, config: dict | None = None, env: dict |
             args += ["--config", str(cfg)]
         return subprocess.run(
             args,
-            capture_output=True,
+            capture_output=capture,
             text=True,
             env={**os.environ, "PYDEVD_DISABLE_FILE_VALIDATION": "1", **(env or {})},
         )
@@ -88,9 +93,8 @@ def main(argv: list[str] | None = None) -> int:
     source = args.source.resolve()
     output = (args.path_output or source).resolve()
     config = book_config(source, execute=args.execute) if args.execute else None
-    result = build(source, output, config=config)
-    sys.stdout.write(result.stdout)
-    sys.stderr.write(result.stderr)
+    sys.stdout.flush()
+    result = build(source, output, config=config, capture=False)
     if result.returncode == 0:
         return 0
     failed = failed_executions(output)
