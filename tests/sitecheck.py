@@ -198,7 +198,9 @@ async () => {
   out.brokenImages = imgs.filter(img => img.naturalWidth === 0).map(img => img.getAttribute('src'));
   // cell outputs with an error
   out.tracebacks = Array.from(document.querySelectorAll('.cell_output .output, .cell_output pre'))
-    .filter(e => e.matches('.traceback, .error') || /Traceback \(most recent call last\)|^\w+Error: /m.test(e.textContent))
+    // an error output (myst-nb marks it .traceback / .error), or a traceback printed to a
+    // stream; a cell that prints an exception's message on purpose ("ValueError: ...") is fine
+    .filter(e => e.matches('.traceback, .error') || /Traceback \(most recent call last\)/.test(e.textContent))
     .map(e => e.textContent.trim().split('\n').slice(-1)[0].slice(0, 120));
   // plotly
   const plots = Array.from(document.querySelectorAll('.plotly-graph-div'));
