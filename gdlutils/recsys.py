@@ -49,7 +49,7 @@ __all__ = [
 
 
 # ---------------------------------------------------------------------------------- checks
-def check_user_item(user_item, num_users: int, num_items: int, name: str = "user_item") -> Tensor:
+def _check_user_item(user_item, num_users: int, num_items: int, name: str = "user_item") -> Tensor:
     """Validate a ``(2, E)`` integer tensor of (user, item) pairs and return it as ``torch.long``."""
     if not isinstance(user_item, Tensor):
         raise TypeError(f"{name} must be a torch.Tensor of shape (2, E) of (user, item) pairs, got {type(user_item).__name__}")
@@ -122,7 +122,9 @@ def make_interactions(
     :math:`c`, so a fraction :math:`\\approx\\pi` of the first pick stays in the community. The
     draw without replacement is vectorised with the Gumbel top-k trick: the ``k`` largest of
     :math:`\\log p(i\\mid u) + G_{ui}`, :math:`G` standard Gumbel, are a sample of ``k`` items
-    drawn one after another in proportion to :math:`p`.
+    drawn one after another in proportion to :math:`p`. The draw holds the dense
+    ``(num_users, num_items)`` table of probabilities, so the product is limited to
+    :math:`5\cdot 10^7` pairs (a teaching-size generator).
 
     Shapes:
         returns :class:`Interactions` with ``user_item`` of shape ``(2, num_users * interactions_per_user)``.
@@ -133,6 +135,11 @@ def make_interactions(
     num_items = _check_count(num_items, "num_items", 1)
     num_communities = _check_count(num_communities, "num_communities", 1)
     k = _check_count(interactions_per_user, "interactions_per_user", 1)
+    if num_users * num_items > 5 * 10**7:
+        raise ValueError(
+            f"num_users * num_items = {num_users * num_items} exceeds 5e7: the generator draws from a dense "
+            "(num_users, num_items) table; use fewer users or items"
+        )
     if k > num_items:
         raise ValueError(f"interactions_per_user = {k} exceeds num_items = {num_items}; a user picks distinct items")
     if not isinstance(in_community, (int, float)) or not 0.0 <= float(in_community) <= 1.0:
@@ -169,7 +176,7 @@ def split_interactions(user_item: Tensor, test_fraction: float = 0.2, seed: int 
 
     Introduced in: 6.1, :doc:`/book/06_applications/06_1_tour`.
     """
-    user_item = check_user_item(user_item, 2**62, 2**62)
+    user_item = _check_user_item(user_item, 2**62, 2**62)
     if not isinstance(test_fraction, (int, float)) or not 0.0 < float(test_fraction) < 1.0:
         raise ValueError(f"test_fraction must be in (0, 1), got {test_fraction!r}")
     num_edges = user_item.size(1)
@@ -192,7 +199,7 @@ def bipartite_edge_index(user_item: Tensor, num_users: int, num_items: int) -> T
     """
     num_users = _check_count(num_users, "num_users", 1)
     num_items = _check_count(num_items, "num_items", 1)
-    user_item = check_user_item(user_item, num_users, num_items)
+    user_item = _check_user_item(user_item, num_users, num_items)
     users, items = user_item[0], user_item[1] + num_users
     return torch.stack([torch.cat([users, items]), torch.cat([items, users])])
 
@@ -327,8 +334,8 @@ def sample_negatives(user_item: Tensor, num_items: int, exclude: Tensor | None =
     Introduced in: 6.1, :doc:`/book/06_applications/06_1_tour`.
     """
     num_items = _check_count(num_items, "num_items", 1)
-    user_item = check_user_item(user_item, 2**62, num_items)
-    exclude = user_item if exclude is None else check_user_item(exclude, 2**62, num_items, "exclude")
+    user_item = _check_user_item(user_item, 2**62, num_items)
+    exclude = user_item if exclude is None else _check_user_item(exclude, 2**62, num_items, "exclude")
     known = torch.unique(exclude[0] * num_items + exclude[1])
     users = user_item[0]
     if users.numel():
@@ -374,7 +381,7 @@ def fit_bpr(model: LightGCN, train: Tensor, num_users: int, num_items: int, epoc
     """
     if not isinstance(model, LightGCN):
         raise TypeError(f"fit_bpr trains a LightGCN, got {type(model).__name__}")
-    train = check_user_item(train, num_users, num_items, "train")
+    train = _check_user_item(train, num_users, num_items, "train")
     if model.num_nodes != num_users + num_items:
         raise ValueError(f"the model has {model.num_nodes} nodes, the graph num_users + num_items = {num_users + num_items}")
     epochs = _check_count(epochs, "epochs", 1)
@@ -405,7 +412,7 @@ def popularity_scores(train: Tensor, num_items: int) -> Tensor:
     Introduced in: 6.1, :doc:`/book/06_applications/06_1_tour`.
     """
     num_items = _check_count(num_items, "num_items", 1)
-    train = check_user_item(train, 2**62, num_items, "train")
+    train = _check_user_item(train, 2**62, num_items, "train")
     return torch.bincount(train[1], minlength=num_items).to(torch.get_default_dtype())
 
 

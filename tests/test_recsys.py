@@ -195,6 +195,7 @@ def test_ordering_popularity_mf_lightgcn():
     (lambda: rs.make_interactions(num_users=0), ValueError, "num_users"),
     (lambda: rs.make_interactions(num_items=5, interactions_per_user=6), ValueError, "exceeds num_items"),
     (lambda: rs.make_interactions(in_community=1.5), ValueError, "probability"),
+    (lambda: rs.make_interactions(num_users=10**5, num_items=10**4), ValueError, "dense"),
     (lambda: rs.make_interactions(popularity_shape=-1), ValueError, "popularity_shape"),
     (lambda: rs.split_interactions(torch.zeros(2, 10, dtype=torch.long), 1.0), ValueError, "test_fraction"),
     (lambda: rs.split_interactions(torch.zeros(10, 2, dtype=torch.long)), ValueError, "(2, E)"),
