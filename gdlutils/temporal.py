@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Callable
 
 import torch
 from torch import Tensor, nn
@@ -538,10 +539,13 @@ class GConvGRUForecaster(nn.Module):
 
 
 def fit_forecaster(model: nn.Module, inputs: Tensor, targets: Tensor, edge_index: Tensor, *, epochs: int = 200,
-                   lr: float = 0.01, seed: int | None = None) -> list[float]:
+                   lr: float = 0.01, seed: int | None = None,
+                   callback: Callable[[int, nn.Module], None] | None = None) -> list[float]:
     """Train a forecaster ``model(inputs, edge_index) -> (S, N)`` on the training windows by
     full-batch Adam on the mean squared error (one gradient step per epoch over all windows,
     as PyTorch Geometric Temporal's examples do), after ``reset_parameters()`` with ``seed``.
+    ``callback(epoch, model)``, if given, is called after every step (in training mode; switch
+    to ``model.eval()`` and ``torch.no_grad()`` inside it to measure a validation error).
 
     Returns:
         the training MSE before every step.
@@ -561,6 +565,8 @@ def fit_forecaster(model: nn.Module, inputs: Tensor, targets: Tensor, edge_index
     if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not lr > 0:
         raise ValueError(f"lr must be a positive number, got {lr!r}")
     _check_seed(seed)
+    if callback is not None and not callable(callback):
+        raise TypeError(f"callback must be callable as callback(epoch, model), got {type(callback).__name__}")
     if seed is not None:
         torch.manual_seed(seed)
     model.reset_parameters()
@@ -573,5 +579,8 @@ def fit_forecaster(model: nn.Module, inputs: Tensor, targets: Tensor, edge_index
         loss.backward()
         optimizer.step()
         losses.append(loss.item())
+        if callback is not None:
+            callback(len(losses), model)
+            model.train()
     model.eval()
     return losses
