@@ -329,3 +329,16 @@ def test_bad_input(data):
         fit_forecaster(object(), x, y, data.edge_index)
     with pytest.raises(ValueError, match="lr must be"):
         fit_forecaster(GConvGRUForecaster(2), x, y, data.edge_index, lr=-1.0)
+
+
+def test_fit_forecaster_callback_sees_every_epoch(data):
+    x, y = sliding_windows(data.signal[:60], 4)
+    seen = []
+
+    def watch(epoch, model):
+        seen.append((epoch, model.training))
+
+    fit_forecaster(GConvGRUForecaster(3, K=1), x, y, data.edge_index, epochs=4, lr=0.01, seed=1, callback=watch)
+    assert seen == [(1, True), (2, True), (3, True), (4, True)]
+    with pytest.raises(TypeError, match="callback must be callable"):
+        fit_forecaster(GConvGRUForecaster(3, K=1), x, y, data.edge_index, epochs=1, callback=3)
