@@ -124,7 +124,7 @@ def make_interactions(
     :math:`\\log p(i\\mid u) + G_{ui}`, :math:`G` standard Gumbel, are a sample of ``k`` items
     drawn one after another in proportion to :math:`p`. The draw holds the dense
     ``(num_users, num_items)`` table of probabilities, so the product is limited to
-    :math:`5\cdot 10^7` pairs (a teaching-size generator).
+    :math:`5\\cdot 10^7` pairs (a teaching-size generator).
 
     Shapes:
         returns :class:`Interactions` with ``user_item`` of shape ``(2, num_users * interactions_per_user)``.
