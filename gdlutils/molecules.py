@@ -496,6 +496,10 @@ def fit_molecule_regressor(
     set), evaluate the validation RMSE after every epoch, and keep the weights of the best epoch
     (model selection on the validation set; the test set is never seen).
 
+    Shapes:
+        graphs: a list of ``N`` triples from :func:`smiles_to_graph`; y ``(N,)``; train_idx,
+        val_idx: 1-D integer tensors of indices into ``graphs``.
+
     Introduced in: 6.2, :doc:`/book/06_applications/06_2_molecules`.
     """
     y = _check_graphs_and_targets(graphs, y)
