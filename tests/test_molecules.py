@@ -15,7 +15,8 @@ from rdkit import Chem  # noqa: E402
 from rdkit.Chem import Crippen  # noqa: E402
 
 from gdlutils import molecules as M  # noqa: E402
-from gdlutils.graphs import permute_graph  # noqa: E402
+from gdlutils.graphs import graph_action, permute_graph  # noqa: E402
+from gdlutils.groups import SymmetricGroup, check_invariance  # noqa: E402
 
 # offsets of the one-hot blocks of atom_features
 EL, DEG, CHG, HS, HYB = 0, 10, 17, 21, 27  # then the aromatic (33) and ring (34) flags
@@ -143,6 +144,20 @@ def test_prediction_is_invariant_to_atom_renumbering(readout):
     with torch.no_grad():
         first_atom = [float(model.embed(g[0])[0].sum()) for g in graphs]
     assert max(first_atom) - min(first_atom) > 1e-3
+
+
+def test_regressor_is_invariant_by_check_invariance(model):
+    x, ei, ea = M.smiles_to_graph("CC(=O)Nc1ccc(O)cc1")
+    batch = torch.zeros(x.shape[0], dtype=torch.long)
+    with torch.no_grad():
+        report = check_invariance(lambda x, ei, ea: model(x, ei, ea, batch), SymmetricGroup(x.shape[0]), (x, ei, ea),
+                                  graph_action, samples=10, atol=1e-5)
+        assert report.max_error < 1e-5
+        # a read-out of the first atom's state is only equivariant: the same check catches it
+        first_atom = lambda x, ei, ea: model.head(model.embed(x)[0])
+        bad = check_invariance(first_atom, SymmetricGroup(x.shape[0]), (x, ei, ea), graph_action, samples=10,
+                               raise_error=False)
+    assert bad.max_error > 1e-3
 
 
 def test_prediction_is_invariant_to_randomized_smiles(model):
