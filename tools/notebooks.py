@@ -6,10 +6,18 @@
 `sync` makes the first code cell of every notebook the Colab set-up cell (below, with the
 repository address read from _config.yml), tags it `remove-cell` so the rendered page hides
 it, and strips outputs, execution counts and widget state. tests/test_book.py runs `check`.
+
+A notebook that needs a package gdlutils does not depend on (RDKit for the molecules of 6.2)
+declares it in its metadata, `metadata["gdl"]["colab_packages"] = ["rdkit"]`; an entry
+`"pip-name:module"` names the module to look for when it differs from the pip name
+(`"libigl:igl"`). The set-up cell then also installs each declared package whose module
+cannot be found, and nothing where all are installed. torch is never installed this way.
+tests/test_notebook_extras.py checks the declarations and the cell.
 """
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -34,8 +42,43 @@ def repository_url() -> str:
     raise SystemExit("_config.yml has no repository url")
 
 
-def setup_source() -> str:
-    return SETUP_TEMPLATE.format(url=repository_url())
+EXTRAS_HEADER = "\n# Packages this notebook also needs (its metadata gdl.colab_packages), installed if missing:"
+EXTRA_TEMPLATE = '''
+if importlib.util.find_spec("{module}") is None:
+    %pip install --quiet {package}'''
+
+_PACKAGE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(\[[A-Za-z0-9_,-]+\])?(==[A-Za-z0-9.+!-]+)?$")
+_MODULE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
+
+
+def colab_packages(nb: dict) -> list[tuple[str, str]]:
+    """The extra packages a notebook declares, as (pip requirement, module to look for) pairs."""
+    declared = nb.get("metadata", {}).get("gdl", {}).get("colab_packages", [])
+    if not isinstance(declared, list) or not all(isinstance(p, str) for p in declared):
+        raise SystemExit(f"metadata gdl.colab_packages must be a list of strings, got {declared!r}")
+    out = []
+    for entry in declared:
+        package, _, module = entry.partition(":")
+        name = re.split(r"[\[=]", package)[0]
+        module = module or name.replace("-", "_").lower()
+        if not _PACKAGE.match(package) or not _MODULE.match(module):
+            raise SystemExit(
+                f"gdl.colab_packages entry {entry!r} is not 'pip-name', 'pip-name==version' or 'pip-name:module'"
+            )
+        if name.lower() in ("torch", "torchvision", "torchaudio"):
+            raise SystemExit(f"gdl.colab_packages must not list {name}: the set-up cell never (re)installs torch")
+        out.append((package, module))
+    return out
+
+
+def setup_source(extras: list[tuple[str, str]] | tuple = ()) -> str:
+    """The set-up cell: install gdlutils if missing, then each declared extra if missing."""
+    source = SETUP_TEMPLATE.format(url=repository_url())
+    if extras:
+        source += EXTRAS_HEADER
+    for package, module in extras:
+        source += EXTRA_TEMPLATE.format(package=package, module=module)
+    return source
 
 
 def notebooks() -> list[Path]:
@@ -54,7 +97,7 @@ def normalise(nb: dict) -> dict:
         "execution_count": None,
         "metadata": {"tags": ["remove-cell", SETUP_TAG]},
         "outputs": [],
-        "source": setup_source().splitlines(keepends=True),
+        "source": setup_source(colab_packages(nb)).splitlines(keepends=True),
     }
     cells = [c for c in nb["cells"] if SETUP_TAG not in c.get("metadata", {}).get("tags", [])]
     out_cells = [setup]
