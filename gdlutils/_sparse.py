@@ -531,15 +531,56 @@ class _SparseDenseMM(torch.autograd.Function):
         return xt @ grad, None
 
 
+class _PerHeadSparseMM(torch.autograd.Function):
+    """``out[:, h] = X_h W_h`` for CSR matrices ``X_h`` that share ``x``'s pattern and carry the
+    values ``values[h]`` (no gradient for them): the transposed pattern for the gradients of the
+    ``W_h`` is built once for all heads."""
+
+    @staticmethod
+    def forward(ctx, w: Tensor, x: Tensor, values: Tensor):
+        ctx.x, ctx.values = x, values
+        crow, col = x.crow_indices(), x.col_indices()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            outs = [torch.sparse_csr_tensor(crow, col, values[h], x.shape, check_invariants=False) @ w[h]
+                    for h in range(w.size(0))]
+        return torch.stack(outs, dim=1)
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):
+        x, values = ctx.x, ctx.values
+        crow, col = x.crow_indices(), x.col_indices()
+        rows = torch.repeat_interleave(torch.arange(x.size(0), device=col.device), crow[1:] - crow[:-1])
+        crow_t, col_t, order = _csr_struct(col.long(), rows, x.size(1), checked=True, n_cols=x.size(0))
+        vt = values[:, order]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            gw = [torch.sparse_csr_tensor(crow_t, col_t, vt[h], (x.size(1), x.size(0)), check_invariants=False) @ grad[:, h]
+                  for h in range(vt.size(0))]
+        return torch.stack(gw), None, None
+
+
+def per_head_sparse_matmul(x: Tensor, values: Tensor, w: Tensor) -> Tensor:
+    """``(n, H, C)``: head ``h`` multiplies the CSR matrix with ``x``'s pattern and the values
+    ``values[h]`` by ``w[h]`` (``(H, F, C)``); the values get no gradient."""
+    if x.layout != torch.sparse_csr:
+        x = x.to_sparse_csr()
+    return _PerHeadSparseMM.apply(w, x, values)
+
+
 def is_sparse(x: Tensor) -> bool:
     """Is ``x`` a sparse (COO or CSR) tensor?"""
     return x.layout in (torch.sparse_coo, torch.sparse_csr)
 
 
+def sparse_matmul(x: Tensor, w: Tensor) -> Tensor:
+    """:math:`XW` for a sparse (COO or CSR) ``x`` and a dense ``w``."""
+    if x.layout == torch.sparse_csr and not x.requires_grad:
+        return _SparseDenseMM.apply(w, x)
+    return torch.sparse.mm(x, w)
+
+
 def sparse_linear(lin: nn.Linear, x: Tensor) -> Tensor:
     """``lin(x)`` for a sparse (COO or CSR) ``x``: :math:`XW^\\top + b`."""
-    if x.layout == torch.sparse_csr and not x.requires_grad:
-        out = _SparseDenseMM.apply(lin.weight.t(), x)
-    else:
-        out = torch.sparse.mm(x, lin.weight.t())
+    out = sparse_matmul(x, lin.weight.t())
     return out + lin.bias if lin.bias is not None else out
