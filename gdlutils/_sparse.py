@@ -522,13 +522,29 @@ class _SparseDenseMM(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad: Tensor):
         x = ctx.x
+        crow_t, col_t, order = _transposed_pattern(x)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            xt = torch.sparse_csr_tensor(crow_t, col_t, x.values().index_select(0, order), (x.size(1), x.size(0)),
+                                         check_invariants=False)
+        return xt @ grad, None
+
+
+def _transposed_pattern(x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """``(crow_t, col_t, order)``: the CSR pattern of ``x.T`` and where its entries sit among ``x``'s
+    stored values. Kept on ``x`` after the first call (a sparse feature matrix is fixed; only its
+    pattern is kept, the values are read afresh)."""
+    transposed = getattr(x, "_gdl_transposed_pattern", None)
+    if transposed is None:
         crow, col = x.crow_indices(), x.col_indices()
         rows = torch.repeat_interleave(torch.arange(x.size(0), device=col.device), crow[1:] - crow[:-1])
         crow_t, col_t, order = _csr_struct(col.long(), rows, x.size(1), checked=True, n_cols=x.size(0))
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            xt = torch.sparse_csr_tensor(crow_t, col_t, x.values()[order], (x.size(1), x.size(0)), check_invariants=False)
-        return xt @ grad, None
+        transposed = (crow_t, col_t, order.long())
+        try:
+            x._gdl_transposed_pattern = transposed
+        except (AttributeError, RuntimeError):  # pragma: no cover - a tensor that takes no attributes
+            pass
+    return transposed
 
 
 class _PerHeadSparseMM(torch.autograd.Function):
@@ -549,10 +565,8 @@ class _PerHeadSparseMM(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad: Tensor):
         x, values = ctx.x, ctx.values
-        crow, col = x.crow_indices(), x.col_indices()
-        rows = torch.repeat_interleave(torch.arange(x.size(0), device=col.device), crow[1:] - crow[:-1])
-        crow_t, col_t, order = _csr_struct(col.long(), rows, x.size(1), checked=True, n_cols=x.size(0))
-        vt = values[:, order]
+        crow_t, col_t, order = _transposed_pattern(x)
+        vt = values.index_select(1, order)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             gw = [torch.sparse_csr_tensor(crow_t, col_t, vt[h], (x.size(1), x.size(0)), check_invariants=False) @ grad[:, h]

@@ -927,6 +927,10 @@ def train_node_classifier(
       weight-decay term :math:`\\sum_g \\frac{\\lambda_g}{2}\\lVert\\theta_g\\rVert^2` of the
       parameter groups.
 
+    The rule does not change training, only where it stops: with ``keep_history=True`` the
+    history holds per-epoch ``"loss"`` (training), ``"val"``, ``"test"`` (accuracies) and
+    ``"val_loss"`` (with the penalty), from which either rule can be applied afterwards.
+
     Uses ``model.param_groups(weight_decay)`` when the model defines it.
 
     Shapes:
@@ -968,7 +972,7 @@ def train_node_classifier(
         model.eval()
         with torch.no_grad():
             logits = model(x, edge_index)
-            if early_stopping is not None:
+            if early_stopping is not None or keep_history:
                 penalty = sum(0.5 * g["weight_decay"] * sum(float((p * p).sum()) for p in g["params"]) for g in opt.param_groups)
                 val_losses.append(float(F.cross_entropy(logits[val_mask], y_val)) + penalty)
         correct = logits.argmax(-1) == y
@@ -979,8 +983,7 @@ def train_node_classifier(
             hist["loss"].append(loss.item())
             hist["val"].append(val)
             hist["test"].append(test)
-            if early_stopping is not None:
-                hist["val_loss"].append(val_losses[-1])
+            hist["val_loss"].append(val_losses[-1])
         if early_stopping is not None:
             best = (val, test, epoch)  # the model of the last epoch trained
             w = early_stopping

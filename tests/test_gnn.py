@@ -381,7 +381,10 @@ def _separable_task(n=60):
 
 def test_early_stopping_follows_kipf_and_wellings_rule():
     x, ei, y, masks = _separable_task()
+    from gdlutils.utils import seed_everything
+
     w = 5
+    seed_everything(1)
     r = gnn.train_node_classifier(gnn.GCN(4, 8, 2), x, ei, y, *masks, epochs=300, lr=0.05, keep_history=True,
                                   early_stopping=w)
     L = r.history["val_loss"]
@@ -393,6 +396,10 @@ def test_early_stopping_follows_kipf_and_wellings_rule():
     r0 = gnn.train_node_classifier(gnn.GCN(4, 8, 2), x, ei, y, *masks, epochs=20, weight_decay=0.0, keep_history=True,
                                    early_stopping=50)
     assert r0.epochs_run == 20 and min(r0.history["val_loss"]) > 0
+    # the rule does not change training: applied afterwards to a full run's history it gives the same model
+    seed_everything(1)
+    full = gnn.train_node_classifier(gnn.GCN(4, 8, 2), x, ei, y, *masks, epochs=300, lr=0.05, keep_history=True)
+    assert full.history["val_loss"][: len(L)] == L and full.history["test"][r.best_epoch] == r.test_acc
     with pytest.raises(ValueError, match="early_stopping"):
         gnn.train_node_classifier(gnn.GCN(4, 8, 2), x, ei, y, *masks, early_stopping=0)
 
