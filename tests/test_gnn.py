@@ -357,6 +357,8 @@ def test_gat_model_dropout_schemes_agree_in_evaluation():
     a.eval(), b.eval()
     assert torch.allclose(a(x, ei), b(x, ei))
     assert a.conv1.head_dropout == 0.6 and b.conv1.head_dropout == 0.0
+    with pytest.raises(ValueError, match="head_dropout"):
+        gnn.GATConv(F_IN, 2, head_dropout=1.0)
 
 
 def test_gcn_without_bias_is_the_authors_layer():
@@ -447,3 +449,18 @@ def test_attention_entropy_bad_input():
         gnn.attention_entropy(torch.tensor([0.5, 0.5]), e)
     with pytest.raises(ValueError, match="non-negative"):
         gnn.attention_entropy(torch.tensor([-1.0, 1.0]), e)
+
+
+def test_dropout_is_inverted_dropout():
+    """gnn.dropout gives exactly x * (u >= p) / (1 - p) for the same uniform draws u, gradient too,
+    and keeps a fraction 1 - p of the entries."""
+    x = torch.randn(200, 50, requires_grad=True)
+    torch.manual_seed(3)
+    a = gnn.dropout(x, 0.6)
+    torch.manual_seed(3)
+    b = x * (torch.rand_like(x) >= 0.6) * (1 / 0.4)
+    assert torch.equal(a, b)
+    g = torch.randn_like(a)
+    assert torch.equal(torch.autograd.grad(a, x, g)[0], torch.autograd.grad(b, x, g)[0])
+    assert abs(float((a != 0).float().mean()) - 0.4) < 0.02
+    assert gnn.dropout(x, 0.6, training=False) is x
