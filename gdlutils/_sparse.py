@@ -522,13 +522,64 @@ class _SparseDenseMM(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad: Tensor):
         x = ctx.x
+        crow_t, col_t, order = _transposed_pattern(x)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            xt = torch.sparse_csr_tensor(crow_t, col_t, x.values().index_select(0, order), (x.size(1), x.size(0)),
+                                         check_invariants=False)
+        return xt @ grad, None
+
+
+def _transposed_pattern(x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """``(crow_t, col_t, order)``: the CSR pattern of ``x.T`` and where its entries sit among ``x``'s
+    stored values. Kept on ``x`` after the first call (a sparse feature matrix is fixed; only its
+    pattern is kept, the values are read afresh)."""
+    transposed = getattr(x, "_gdl_transposed_pattern", None)
+    if transposed is None:
         crow, col = x.crow_indices(), x.col_indices()
         rows = torch.repeat_interleave(torch.arange(x.size(0), device=col.device), crow[1:] - crow[:-1])
         crow_t, col_t, order = _csr_struct(col.long(), rows, x.size(1), checked=True, n_cols=x.size(0))
+        transposed = (crow_t, col_t, order.long())
+        try:
+            x._gdl_transposed_pattern = transposed
+        except (AttributeError, RuntimeError):  # pragma: no cover - a tensor that takes no attributes
+            pass
+    return transposed
+
+
+class _PerHeadSparseMM(torch.autograd.Function):
+    """``out[:, h] = X_h W_h`` for CSR matrices ``X_h`` that share ``x``'s pattern and carry the
+    values ``values[h]`` (no gradient for them): the transposed pattern for the gradients of the
+    ``W_h`` is built once for all heads."""
+
+    @staticmethod
+    def forward(ctx, w: Tensor, x: Tensor, values: Tensor):
+        ctx.x, ctx.values = x, values
+        crow, col = x.crow_indices(), x.col_indices()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            xt = torch.sparse_csr_tensor(crow_t, col_t, x.values()[order], (x.size(1), x.size(0)), check_invariants=False)
-        return xt @ grad, None
+            outs = [torch.sparse_csr_tensor(crow, col, values[h], x.shape, check_invariants=False) @ w[h]
+                    for h in range(w.size(0))]
+        return torch.stack(outs, dim=1)
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):
+        x, values = ctx.x, ctx.values
+        crow_t, col_t, order = _transposed_pattern(x)
+        vt = values.index_select(1, order)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            gw = [torch.sparse_csr_tensor(crow_t, col_t, vt[h], (x.size(1), x.size(0)), check_invariants=False) @ grad[:, h]
+                  for h in range(vt.size(0))]
+        return torch.stack(gw), None, None
+
+
+def per_head_sparse_matmul(x: Tensor, values: Tensor, w: Tensor) -> Tensor:
+    """``(n, H, C)``: head ``h`` multiplies the CSR matrix with ``x``'s pattern and the values
+    ``values[h]`` by ``w[h]`` (``(H, F, C)``); the values get no gradient."""
+    if x.layout != torch.sparse_csr:
+        x = x.to_sparse_csr()
+    return _PerHeadSparseMM.apply(w, x, values)
 
 
 def is_sparse(x: Tensor) -> bool:
@@ -536,10 +587,14 @@ def is_sparse(x: Tensor) -> bool:
     return x.layout in (torch.sparse_coo, torch.sparse_csr)
 
 
+def sparse_matmul(x: Tensor, w: Tensor) -> Tensor:
+    """:math:`XW` for a sparse (COO or CSR) ``x`` and a dense ``w``."""
+    if x.layout == torch.sparse_csr and not x.requires_grad:
+        return _SparseDenseMM.apply(w, x)
+    return torch.sparse.mm(x, w)
+
+
 def sparse_linear(lin: nn.Linear, x: Tensor) -> Tensor:
     """``lin(x)`` for a sparse (COO or CSR) ``x``: :math:`XW^\\top + b`."""
-    if x.layout == torch.sparse_csr and not x.requires_grad:
-        out = _SparseDenseMM.apply(lin.weight.t(), x)
-    else:
-        out = torch.sparse.mm(x, lin.weight.t())
+    out = sparse_matmul(x, lin.weight.t())
     return out + lin.bias if lin.bias is not None else out

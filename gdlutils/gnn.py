@@ -66,6 +66,7 @@ __all__ = [
     "NodeClassificationResult",
     "train_node_classifier",
     "accuracy",
+    "attention_entropy",
 ]
 
 
@@ -144,7 +145,8 @@ def dropout(x: Tensor, p: float, training: bool = True) -> Tensor:
         raise ValueError(f"dropout probability p must be in [0, 1), got {p}")
     if not training or p == 0.0:
         return x
-    return x * (torch.rand_like(x) >= p) * (1.0 / (1.0 - p))
+    # the mask and its scale in place, one product with x: the same numbers as x * (u >= p) / (1 - p)
+    return x * torch.rand_like(x).ge_(p).mul_(1.0 / (1.0 - p))
 
 
 def sparse_dropout(x: Tensor, p: float, training: bool = True) -> Tensor:
@@ -365,6 +367,11 @@ class GATConv(nn.Module):
         in_channels, out_channels: :math:`F` and :math:`C` (per head).
         heads: :math:`H`; concat: concatenate heads (output :math:`HC`) or average (:math:`C`).
         negative_slope: of the LeakyReLU; dropout: on the attention coefficients (training).
+        head_dropout: dropout inside each head, as in the authors' code (``attn_head`` of
+            PetarV-/GAT): every head draws its own mask on the layer's input before its
+            :math:`W^h`, and another on :math:`\\mathbf z^h` where it is aggregated (the scores use
+            the undropped :math:`\\mathbf z^h`). Not in PyG's ``GATConv``, whose models drop the
+            input once for all heads; 0 (the default) turns it off.
         cached: keep the graph structure (with self-loops, CSR) of the first call (one fixed
             graph only; PyG's ``GATConv`` has no such option).
         fast: CSR fast path or the generic scatter core.
@@ -389,6 +396,7 @@ class GATConv(nn.Module):
         bias: bool = True,
         cached: bool = False,
         fast: bool = True,
+        head_dropout: float = 0.0,
     ):
         super().__init__()
         self.in_channels = _check_count(in_channels, "in_channels", 1)
@@ -396,6 +404,9 @@ class GATConv(nn.Module):
         self.heads = _check_count(heads, "heads", 1)
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+        if not 0.0 <= head_dropout < 1.0:
+            raise ValueError(f"head_dropout must be in [0, 1), got {head_dropout}")
+        self.head_dropout = head_dropout
         self.concat = concat
         self.negative_slope, self.dropout, self.add_self_loops = negative_slope, dropout, add_self_loops
         self.cached, self.fast = cached, fast
@@ -435,8 +446,14 @@ class GATConv(nn.Module):
         ei = graph.edge_index if self.fast else graph
         src, dst = ei[0], ei[1]
         H, C = self.heads, self.out_channels
-        z = _linear(self.lin, x).view(n, H, C)  # z_j = W x_j
+        per_head = self.training and self.head_dropout > 0
+        if per_head:  # every head its own input mask: z^h_j = W^h (m^h_j * x_j) / (1 - p)
+            z = self._per_head_linear(x)
+        else:
+            z = _linear(self.lin, x).view(n, H, C)  # z_j = W x_j
         a_src, a_dst = (z * self.att_src).sum(-1), (z * self.att_dst).sum(-1)  # (n, H)
+        if per_head:  # the aggregated features get their own mask, the scores above do not
+            z = dropout(z, self.head_dropout, True)
         # e_ij = LeakyReLU(a_dst . z_i + a_src . z_j); index_select: its backward is faster than x[idx]'s
         scores = F.leaky_relu(a_src.index_select(0, src) + a_dst.index_select(0, dst), self.negative_slope)
         alpha = _sparse.segment_softmax_csr(scores, graph) if self.fast else segment_softmax(scores, dst, num_nodes=n)
@@ -451,6 +468,17 @@ class GATConv(nn.Module):
         if return_attention_weights:
             return out, (ei, alpha)
         return out
+
+    def _per_head_linear(self, x: Tensor) -> Tensor:
+        """``(n, H, C)``: head :math:`h` applies its rows of :math:`W` to its own dropout of ``x``."""
+        H, C, p = self.heads, self.out_channels, self.head_dropout
+        w = self.lin.weight.view(H, C, self.in_channels)
+        if _sparse.is_sparse(x):  # dropout of the stored entries, H masks; one sparse product per head
+            x = x if x.layout == torch.sparse_csr else x.to_sparse_csr()
+            vals = dropout(x.values().expand(H, -1), p, True)
+            return _sparse.per_head_sparse_matmul(x, vals, w.transpose(1, 2))
+        xh = dropout(x.unsqueeze(1).expand(-1, H, -1), p, True)  # (n, H, F): independent masks
+        return torch.einsum("nhf,hcf->nhc", xh, w)
 
     def extra_repr(self) -> str:
         return f"{self.in_channels}, {self.out_channels}, heads={self.heads}, concat={self.concat}, fast={self.fast}"
@@ -623,6 +651,11 @@ class GCN(nn.Module):
     (on the input too), as in the paper and PyG's example. With ``num_layers > 2`` it is the
     deep GCN used to measure over-smoothing.
 
+    ``bias``: every layer adds a bias (True, the default, as PyG's ``GCNConv`` and its example) or
+    none (False): the authors' code (tkipf/gcn) builds its ``GraphConvolution`` layers with
+    ``bias=False``, :math:`X' = \\hat A X W`; :doc:`/book/05_models/05_3_3_planetoid` uses
+    ``bias=False`` to reproduce their numbers.
+
     Shapes:
         x: ``(n, F)`` dense or sparse; edge_index: ``(2, E)``; returns logits ``(n, classes)``.
 
@@ -630,13 +663,13 @@ class GCN(nn.Module):
     """
 
     def __init__(self, in_channels: int, hidden: int, out_channels: int, num_layers: int = 2,
-                 dropout: float = 0.5, cached: bool = True, fast: bool = True):
+                 dropout: float = 0.5, cached: bool = True, fast: bool = True, bias: bool = True):
         super().__init__()
         num_layers = _check_count(num_layers, "num_layers", 1)
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {dropout}")
         sizes = [in_channels] + [hidden] * (num_layers - 1) + [out_channels]
-        self.convs = nn.ModuleList(GCNConv(a, b, cached=cached, fast=fast) for a, b in zip(sizes[:-1], sizes[1:]))
+        self.convs = nn.ModuleList(GCNConv(a, b, cached=cached, fast=fast, bias=bias) for a, b in zip(sizes[:-1], sizes[1:]))
         self.dropout = dropout
 
     def reset_parameters(self) -> None:
@@ -668,6 +701,13 @@ class GAT(nn.Module):
     heads of ``hidden`` features (concatenated, ELU), then ``out_heads`` averaged output heads;
     dropout ``dropout`` on inputs and on attention coefficients of both layers.
 
+    ``per_head_dropout=True`` (the default) drops features as the authors' code (PetarV-/GAT,
+    ``attn_head``) does: inside each head, with a mask of its own on the layer's input and one on
+    the transformed features it aggregates (:class:`GATConv`'s ``head_dropout``). False drops
+    each layer's input once for all heads, as PyG's GAT example. (The authors' attention
+    projections also carry a bias, which shifts the scores before the LeakyReLU; we follow PyG
+    and leave it out.)
+
     Shapes:
         x: ``(n, F)`` dense or sparse; edge_index: ``(2, E)``; returns logits ``(n, classes)``.
 
@@ -675,20 +715,25 @@ class GAT(nn.Module):
     """
 
     def __init__(self, in_channels: int, hidden: int, out_channels: int, heads: int = 8, out_heads: int = 1,
-                 dropout: float = 0.6, cached: bool = True, fast: bool = True):
+                 dropout: float = 0.6, cached: bool = True, fast: bool = True, per_head_dropout: bool = True):
         super().__init__()
-        self.conv1 = GATConv(in_channels, hidden, heads, dropout=dropout, cached=cached, fast=fast)
-        self.conv2 = GATConv(hidden * heads, out_channels, out_heads, concat=False, dropout=dropout, cached=cached, fast=fast)
-        self.dropout = dropout
+        hd = dropout if per_head_dropout else 0.0
+        self.conv1 = GATConv(in_channels, hidden, heads, dropout=dropout, cached=cached, fast=fast, head_dropout=hd)
+        self.conv2 = GATConv(hidden * heads, out_channels, out_heads, concat=False, dropout=dropout, cached=cached,
+                             fast=fast, head_dropout=hd)
+        self.dropout, self.per_head_dropout = dropout, per_head_dropout
 
     def reset_parameters(self) -> None:
         self.conv1.reset_parameters()
         self.conv2.reset_parameters()
 
     def forward(self, x: Tensor, edge_index: Tensor) -> Tensor:
-        x = sparse_dropout(x, self.dropout, self.training)
+        shared = not self.per_head_dropout  # else each head drops its own input inside GATConv
+        if shared:
+            x = sparse_dropout(x, self.dropout, self.training)
         x = F.elu(self.conv1(x, edge_index))
-        x = dropout(x, self.dropout, self.training)
+        if shared:
+            x = dropout(x, self.dropout, self.training)
         return self.conv2(x, edge_index)
 
     def param_groups(self, weight_decay: float) -> list[dict]:
@@ -838,8 +883,9 @@ def accuracy(logits: Tensor, y: Tensor, mask: Tensor | None = None) -> float:
 
 @dataclass
 class NodeClassificationResult:
-    """Outcome of :func:`train_node_classifier`: accuracies of the model at its best validation
-    epoch, that epoch, the wall time, and per-epoch curves.
+    """Outcome of :func:`train_node_classifier`: validation and test accuracy of the selected
+    model, the epoch it comes from (counted from 0), the wall time, per-epoch curves, and the
+    number of epochs trained.
 
     Introduced in: 5.3, :doc:`/book/05_models/05_3_3_planetoid`.
     """
@@ -849,6 +895,7 @@ class NodeClassificationResult:
     best_epoch: int
     seconds: float
     history: dict = field(default_factory=dict)
+    epochs_run: int = 0
 
 
 def train_node_classifier(
@@ -863,11 +910,27 @@ def train_node_classifier(
     lr: float = 0.01,
     weight_decay: float = 5e-4,
     keep_history: bool = False,
+    early_stopping: int | None = None,
 ) -> NodeClassificationResult:
     """Full-batch transductive training with Adam and cross-entropy on ``train_mask``; after
-    each epoch one evaluation forward gives validation and test accuracy, and the test accuracy
-    reported is the one at the epoch of best validation accuracy (first such epoch) -- the
-    model-selection rule of Kipf and Welling and PyG's examples.
+    each epoch one evaluation forward (no dropout) gives validation and test accuracy. Two rules
+    pick the model whose test accuracy is reported:
+
+    * ``early_stopping=None`` (default): train all ``epochs`` and report the epoch of best
+      validation *accuracy* (the first such epoch), as PyG's examples do;
+    * ``early_stopping=w``: the rule of Kipf and Welling's code (tkipf/gcn, ``train.py``, which
+      uses ``epochs=200``, ``w=10``): stop after epoch :math:`t` (counted from 0) as soon as
+      :math:`t > w` and the validation *loss* exceeds the mean of the :math:`w` epochs before it,
+
+      .. math:: L_{\\text{val}}(t) > \\frac1w \\sum_{s=t-w}^{t-1} L_{\\text{val}}(s),
+
+      and report the model of that last epoch. As in their code the validation loss includes the
+      weight-decay term :math:`\\sum_g \\frac{\\lambda_g}{2}\\lVert\\theta_g\\rVert^2` of the
+      parameter groups.
+
+    The rule does not change training, only where it stops: with ``keep_history=True`` the
+    history holds per-epoch ``"loss"`` (training), ``"val"``, ``"test"`` (accuracies) and
+    ``"val_loss"`` (with the penalty), from which either rule can be applied afterwards.
 
     Uses ``model.param_groups(weight_decay)`` when the model defines it.
 
@@ -887,14 +950,20 @@ def train_node_classifier(
     if not bool(train_mask.any()):
         raise ValueError("train_mask selects no node: there is nothing to train on")
     epochs = _check_count(epochs, "epochs", 1)
+    if early_stopping is not None:
+        early_stopping = _check_count(early_stopping, "early_stopping", 1)
+        if not bool(val_mask.any()):
+            raise ValueError("early_stopping needs a validation loss, but val_mask selects no node")
     if not (lr > 0 and math.isfinite(lr)):
         raise ValueError(f"lr must be a positive finite number, got {lr}")
     groups = model.param_groups(weight_decay) if hasattr(model, "param_groups") else [dict(params=model.parameters(), weight_decay=weight_decay)]
     opt = torch.optim.Adam(groups, lr=lr)
-    y_train = y[train_mask]
+    y_train, y_val = y[train_mask], y[val_mask]
     best = (-1.0, 0.0, -1)
-    hist: dict = {"loss": [], "val": [], "test": []}
+    hist: dict = {"loss": [], "val": [], "test": [], "val_loss": []}
+    val_losses: list[float] = []
     t0 = time.perf_counter()
+    epoch = -1
     for epoch in range(epochs):
         model.train()
         opt.zero_grad()
@@ -903,13 +972,61 @@ def train_node_classifier(
         opt.step()
         model.eval()
         with torch.no_grad():
-            pred = model(x, edge_index).argmax(-1)
-        correct = pred == y
-        val = float(correct[val_mask].float().mean())
-        if val > best[0]:
-            best = (val, float(correct[test_mask].float().mean()), epoch)
+            logits = model(x, edge_index)
+            if early_stopping is not None or keep_history:
+                penalty = sum(0.5 * g["weight_decay"] * sum(float((p * p).sum()) for p in g["params"]) for g in opt.param_groups)
+                val_losses.append(float(F.cross_entropy(logits[val_mask], y_val)) + penalty)
+        correct = logits.argmax(-1) == y
+        val, test = float(correct[val_mask].float().mean()), float(correct[test_mask].float().mean())
+        if early_stopping is None and val > best[0]:
+            best = (val, test, epoch)
         if keep_history:
             hist["loss"].append(loss.item())
             hist["val"].append(val)
-            hist["test"].append(float(correct[test_mask].float().mean()))
-    return NodeClassificationResult(best[0], best[1], best[2], time.perf_counter() - t0, hist if keep_history else {})
+            hist["test"].append(test)
+            hist["val_loss"].append(val_losses[-1])
+        if early_stopping is not None:
+            best = (val, test, epoch)  # the model of the last epoch trained
+            w = early_stopping
+            if epoch > w and val_losses[-1] > sum(val_losses[-w - 1:-1]) / w:
+                break
+    return NodeClassificationResult(best[0], best[1], best[2], time.perf_counter() - t0, hist if keep_history else {}, epoch + 1)
+
+
+# ------------------------------------------------------------------ attention analysis
+def attention_entropy(alpha: Tensor, edge_index: Tensor, num_nodes: int | None = None) -> Tensor:
+    """Entropy of each node's attention distribution over the edges that point to it,
+
+    .. math:: H_i = -\\sum_{j \\to i} \\alpha_{ij} \\log \\alpha_{ij}\\qquad (0 \\log 0 = 0),
+
+    with ``alpha`` as :class:`GATConv` returns it (``return_attention_weights=True``), its
+    ``edge_index`` (self-loops included) and one column per head. :math:`0 \\le H_i \\le \\log d_i`
+    for a node with :math:`d_i` incoming edges: :math:`\\log d_i` exactly for uniform attention
+    :math:`\\alpha_{ij} = 1/d_i` (what a mean aggregation does), 0 when all weight sits on one
+    edge. Nodes without incoming edges get 0.
+
+    Shapes:
+        alpha ``(E,)`` or ``(E, H)``, non-negative, summing to 1 over the edges into each node;
+        edge_index ``(2, E)``; returns ``(n,)`` or ``(n, H)``.
+
+    Introduced in: 5.3, :doc:`/book/05_models/05_3_3_planetoid`.
+    """
+    if not isinstance(alpha, Tensor) or not alpha.dtype.is_floating_point or alpha.dim() not in (1, 2):
+        raise TypeError(
+            f"alpha must be a floating-point tensor of shape (E,) or (E, heads), got "
+            f"{tuple(alpha.shape) if isinstance(alpha, Tensor) else type(alpha).__name__}"
+            f"{' dtype ' + str(alpha.dtype) if isinstance(alpha, Tensor) else ''}"
+        )
+    edge_index, n = check_graph(None, edge_index, num_nodes)
+    if alpha.size(0) != edge_index.size(1):
+        raise ValueError(f"alpha must have one row per edge: edge_index has {edge_index.size(1)} edges, alpha {alpha.size(0)} rows")
+    if not bool(torch.isfinite(alpha).all()) or bool((alpha < 0).any()):
+        raise ValueError("alpha must hold finite non-negative attention weights (a softmax over each node's incoming edges)")
+    dst = edge_index[1]
+    total = scatter(alpha, dst, dim_size=n, reduce="sum")
+    has_edges = scatter(torch.ones_like(dst, dtype=alpha.dtype), dst, dim_size=n, reduce="sum") > 0
+    if has_edges.any() and not torch.allclose(total[has_edges], torch.ones_like(total[has_edges]), atol=1e-4):
+        raise ValueError("alpha must sum to 1 over the edges into each node (normalised attention), it does not; "
+                         "pass the coefficients returned by GATConv(..., return_attention_weights=True)")
+    plogp = torch.where(alpha > 0, alpha * torch.log(alpha.clamp(min=torch.finfo(alpha.dtype).tiny)), torch.zeros_like(alpha))
+    return -scatter(plogp, dst, dim_size=n, reduce="sum")

@@ -302,3 +302,165 @@ def test_sparse_input_gradients_equal_dense(features):
             a(xs, ei).pow(2).sum().backward()
             b(xd, ei).pow(2).sum().backward()
             assert (a.lin.weight.grad - b.lin.weight.grad).abs().max() < 1e-5
+
+
+# ------------------------------------------------------------------ the authors' options (5.3.3)
+def test_gat_head_dropout_draws_a_mask_per_head():
+    """head_dropout=p: with identical heads (same weights), the heads' outputs differ in training
+    (independent masks), are identical in evaluation, and equal PyG's layer there."""
+    ei, x = graph(4)
+    ref = pyg.GATConv(F_IN, 3, heads=4)
+    with torch.no_grad():  # four copies of one head
+        ref.lin.weight.copy_(ref.lin.weight[:3].repeat(4, 1))
+        ref.att_src.copy_(ref.att_src[:, :1].expand(-1, 4, -1))
+        ref.att_dst.copy_(ref.att_dst[:, :1].expand(-1, 4, -1))
+    for fast in (True, False):
+        ours = gnn.GATConv(F_IN, 3, heads=4, head_dropout=0.5, fast=fast)
+        ours.load_state_dict(ref.state_dict())
+        for inp in (x, x.to_sparse_csr()):  # dense and sparse (bag-of-words) inputs
+            heads = ours(inp, ei).view(N, 4, 3)
+            assert (heads[:, 0] - heads[:, 1]).abs().max() > 1e-3  # shared masks would give equal heads
+        ours.eval()
+        out = ours(x, ei)
+        assert torch.allclose(out.view(N, 4, 3)[:, 0], out.view(N, 4, 3)[:, 1])
+        assert (out - ref(x, ei)).abs().max() < 1e-5
+
+
+def test_per_head_sparse_matmul_equals_dense_with_gradients():
+    from gdlutils import _sparse
+
+    torch.manual_seed(1)
+    dense = torch.rand(9, 7) * (torch.rand(9, 7) < 0.4)
+    x = dense.to_sparse_csr()
+    vals = torch.rand(3, x.values().numel())
+    w1 = torch.randn(3, 7, 2, requires_grad=True)
+    w2 = w1.detach().clone().requires_grad_()
+    out = _sparse.per_head_sparse_matmul(x, vals, w1)
+    rows = torch.repeat_interleave(torch.arange(9), x.crow_indices()[1:] - x.crow_indices()[:-1])
+    ref = []
+    for h in range(3):
+        xh = torch.zeros(9, 7).index_put_((rows, x.col_indices().long()), vals[h])
+        ref.append(xh @ w2[h])
+    ref = torch.stack(ref, 1)
+    assert torch.allclose(out, ref, atol=1e-6)
+    g = torch.randn_like(out)
+    (out * g).sum().backward()
+    (ref * g).sum().backward()
+    assert torch.allclose(w1.grad, w2.grad, atol=1e-5)
+
+
+def test_gat_model_dropout_schemes_agree_in_evaluation():
+    ei, x = graph(7)
+    a = gnn.GAT(F_IN, 4, 3, heads=2, per_head_dropout=True)
+    b = gnn.GAT(F_IN, 4, 3, heads=2, per_head_dropout=False)
+    b.load_state_dict(a.state_dict())
+    a.eval(), b.eval()
+    assert torch.allclose(a(x, ei), b(x, ei))
+    assert a.conv1.head_dropout == 0.6 and b.conv1.head_dropout == 0.0
+    with pytest.raises(ValueError, match="head_dropout"):
+        gnn.GATConv(F_IN, 2, head_dropout=1.0)
+
+
+def test_gcn_without_bias_is_the_authors_layer():
+    m = gnn.GCN(F_IN, 4, 3, bias=False)
+    assert all(c.bias is None for c in m.convs)
+    ref = pyg.GCNConv(F_IN, 4, bias=False)
+    m.convs[0].load_state_dict(ref.state_dict())
+    ei, x = graph(3)
+    assert (m.convs[0](x, ei) - ref(x, ei)).abs().max() < 1e-5
+    assert all(c.bias is not None for c in gnn.GCN(F_IN, 4, 3).convs)
+
+
+def _separable_task(n=60):
+    from gdlutils.utils import seed_everything
+
+    seed_everything(0)
+    y = torch.arange(n) % 2
+    same = (y[:, None] == y[None, :]) & (torch.rand(n, n) < 0.2)
+    x = torch.randn(n, 4) + y[:, None].float()
+    return x, same.nonzero().t(), y, [torch.arange(n) % 3 == k for k in range(3)]
+
+
+def test_early_stopping_follows_kipf_and_wellings_rule():
+    x, ei, y, masks = _separable_task()
+    from gdlutils.utils import seed_everything
+
+    w = 5
+    seed_everything(1)
+    r = gnn.train_node_classifier(gnn.GCN(4, 8, 2), x, ei, y, *masks, epochs=300, lr=0.05, keep_history=True,
+                                  early_stopping=w)
+    L = r.history["val_loss"]
+    assert len(L) == r.epochs_run == r.best_epoch + 1
+    stop = [t for t in range(len(L)) if t > w and L[t] > sum(L[t - w:t]) / w]
+    assert r.epochs_run < 300 and stop == [r.epochs_run - 1]  # stops at the first epoch the rule fires
+    assert r.test_acc == r.history["test"][-1] and r.val_acc == r.history["val"][-1]  # the last model
+    # the validation loss includes the weight-decay term: with weight_decay=0 it is the bare cross-entropy
+    r0 = gnn.train_node_classifier(gnn.GCN(4, 8, 2), x, ei, y, *masks, epochs=20, weight_decay=0.0, keep_history=True,
+                                   early_stopping=50)
+    assert r0.epochs_run == 20 and min(r0.history["val_loss"]) > 0
+    # the rule does not change training: applied afterwards to a full run's history it gives the same model
+    seed_everything(1)
+    full = gnn.train_node_classifier(gnn.GCN(4, 8, 2), x, ei, y, *masks, epochs=300, lr=0.05, keep_history=True)
+    assert full.history["val_loss"][: len(L)] == L and full.history["test"][r.best_epoch] == r.test_acc
+    with pytest.raises(ValueError, match="early_stopping"):
+        gnn.train_node_classifier(gnn.GCN(4, 8, 2), x, ei, y, *masks, early_stopping=0)
+
+
+def test_best_validation_rule_reports_the_first_best_epoch():
+    x, ei, y, masks = _separable_task()
+    r = gnn.train_node_classifier(gnn.GCN(4, 8, 2), x, ei, y, *masks, epochs=40, keep_history=True)
+    v = r.history["val"]
+    assert r.best_epoch == v.index(max(v)) and r.test_acc == r.history["test"][r.best_epoch] and r.epochs_run == 40
+
+
+# ------------------------------------------------------------------ attention entropy
+def test_attention_entropy_uniform_one_hot_and_loop():
+    ei, x = graph(9, self_loops=False)
+    layer = gnn.GATConv(F_IN, 2, heads=3)
+    _, (e, alpha) = layer(x, ei, return_attention_weights=True)
+    deg = torch.bincount(e[1], minlength=N).double()
+    uniform = (1.0 / deg[e[1]]).float()
+    assert torch.allclose(gnn.attention_entropy(uniform, e, N), deg.log().float(), atol=1e-5)
+    # one-hot: all weight on the first edge into each node
+    first = torch.zeros(e.size(1))
+    seen = set()
+    for k, i in enumerate(e[1].tolist()):
+        if i not in seen:
+            first[k], _ = 1.0, seen.add(i)
+    assert gnn.attention_entropy(first, e, N).abs().max() == 0
+    # a direct loop over nodes and heads
+    H = gnn.attention_entropy(alpha, e, N)
+    assert H.shape == (N, 3)
+    for i in range(N):
+        a = alpha[e[1] == i]
+        assert torch.allclose(H[i], -(a * a.log()).sum(0), atol=1e-6)
+    assert bool((H <= deg.log()[:, None].float() + 1e-5).all()) and bool((H >= 0).all())
+    # a node without incoming edges: 0
+    assert gnn.attention_entropy(torch.ones(1), torch.tensor([[0], [1]]), 3).tolist() == [0.0, 0.0, 0.0]
+
+
+def test_attention_entropy_bad_input():
+    e = torch.tensor([[0, 1], [1, 0]])
+    with pytest.raises(TypeError, match="floating-point"):
+        gnn.attention_entropy(torch.tensor([1, 1]), e)
+    with pytest.raises(ValueError, match="one row per edge"):
+        gnn.attention_entropy(torch.ones(3), e)
+    with pytest.raises(ValueError, match="sum to 1"):
+        gnn.attention_entropy(torch.tensor([0.5, 0.5]), e)
+    with pytest.raises(ValueError, match="non-negative"):
+        gnn.attention_entropy(torch.tensor([-1.0, 1.0]), e)
+
+
+def test_dropout_is_inverted_dropout():
+    """gnn.dropout gives exactly x * (u >= p) / (1 - p) for the same uniform draws u, gradient too,
+    and keeps a fraction 1 - p of the entries."""
+    x = torch.randn(200, 50, requires_grad=True)
+    torch.manual_seed(3)
+    a = gnn.dropout(x, 0.6)
+    torch.manual_seed(3)
+    b = x * (torch.rand_like(x) >= 0.6) * (1 / 0.4)
+    assert torch.equal(a, b)
+    g = torch.randn_like(a)
+    assert torch.equal(torch.autograd.grad(a, x, g)[0], torch.autograd.grad(b, x, g)[0])
+    assert abs(float((a != 0).float().mean()) - 0.4) < 0.02
+    assert gnn.dropout(x, 0.6, training=False) is x
