@@ -819,11 +819,19 @@ class DeepGCN(nn.Module):
         \\text{none:}\\quad & H^{(\\ell)} = \\mathrm{ReLU}\\big(\\hat A H^{(\\ell-1)} W_\\ell + b_\\ell\\big) \\quad\\text{(plain GCN layers)},\\\\
         \\text{residual:}\\quad & H^{(\\ell)} = H^{(\\ell-1)} + \\mathrm{ReLU}\\big(\\hat A H^{(\\ell-1)} W_\\ell + b_\\ell\\big),\\\\
         \\text{initial:}\\quad & H^{(\\ell)} = \\mathrm{ReLU}\\Big(\\big((1-\\alpha)\\hat A H^{(\\ell-1)} + \\alpha H^{(0)}\\big)\\big((1-\\beta_\\ell)I + \\beta_\\ell W_\\ell\\big)\\Big)
-        \\quad\\text{(GCNII, :class:`GCN2Conv`)},
+        \\quad\\text{(GCNII)},
 
-    with :math:`\\beta_\\ell = \\log(\\theta/\\ell + 1)`, dropout before every layer (on the
+    the last one a stack of :class:`GCN2Conv`, with :math:`\\beta_\\ell = \\log(\\theta/\\ell + 1)`; dropout before every layer (on the
     input too) as in Chen et al. :cite:`chen2020simple`. All three variants share everything
     but the skip connection.
+
+    Args:
+        in_channels, hidden_channels, out_channels: input features, width of every hidden layer, classes.
+        num_layers: number :math:`L` of propagation layers (the input and read-out layers come on top).
+        residual: ``"none"``, ``"residual"`` or ``"initial"`` (GCNII).
+        dropout: dropout probability before every layer.
+        alpha, theta: GCNII's :math:`\\alpha` and :math:`\\theta` (used by ``"initial"`` only).
+        cached, fast: passed to the propagation layers (``cached=True`` is for one fixed graph).
 
     Shapes:
         x: ``(n, F)`` dense or sparse; edge_index: ``(2, E)``; returns logits ``(n, out_channels)``;
