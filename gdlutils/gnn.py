@@ -56,6 +56,8 @@ __all__ = [
     "mlp",
     "GCN",
     "GAT",
+    "GCN2Conv",
+    "DeepGCN",
     "GraphClassifier",
     "sparse_features",
     "dropout",
@@ -738,6 +740,204 @@ class GAT(nn.Module):
 
     def param_groups(self, weight_decay: float) -> list[dict]:
         return [dict(params=self.parameters(), weight_decay=weight_decay)]
+
+
+# ------------------------------------------------------------------ deep GCNs (5.3.4)
+class GCN2Conv(nn.Module):
+    """The GCNII layer of Chen et al. :cite:`chen2020simple`: a GCN propagation step with an
+    *initial residual* (a fraction :math:`\\alpha` of the first hidden representation
+    :math:`X^{(0)}` is mixed back in) and an *identity mapping* (the weight matrix is a
+    perturbation :math:`(1-\\beta)I + \\beta W` of the identity),
+
+    .. math:: X' = \\big((1-\\alpha)\\hat A X + \\alpha X^{(0)}\\big)\\big((1-\\beta)I + \\beta W\\big),
+              \\qquad \\beta = \\log\\big(\\tfrac{\\theta}{\\ell} + 1\\big),
+
+    with :math:`\\hat A = \\tilde D^{-1/2}(A+I)\\tilde D^{-1/2}` as in :class:`GCNConv` and
+    :math:`\\ell` the layer's depth (:math:`\\beta = 1` when ``theta`` and ``layer`` are not
+    given). With ``shared_weights=False`` ("GCNII*") the two terms get their own matrices,
+    :math:`(1-\\alpha)\\hat AX\\,((1-\\beta)I + \\beta W_1) + \\alpha X^{(0)}((1-\\beta)I + \\beta W_2)`.
+    However deep the stack, :math:`X^{(0)}` reaches every layer with weight :math:`\\alpha`,
+    so the output cannot collapse to the over-smoothed limit of :math:`\\hat A^k`.
+
+    Same signature, parameter names (``weight1``, ``weight2``) and outputs as PyG's
+    ``GCN2Conv``; no bias.
+
+    Args:
+        channels: feature size of ``x``, ``x_0`` and the output.
+        alpha: strength :math:`\\alpha \\in [0, 1]` of the initial residual.
+        theta, layer: give :math:`\\beta = \\log(\\theta/\\ell + 1)` (both or neither).
+        shared_weights: one matrix for both terms (GCNII) or two (GCNII*).
+        cached, add_self_loops, normalize, fast: as in :class:`GCNConv`.
+
+    Shapes:
+        x, x_0: ``(n, channels)``; edge_index: ``(2, E)``; edge_weight: ``(E,)``;
+        returns ``(n, channels)``.
+
+    Introduced in: 5.3, :doc:`/book/05_models/05_3_4_depth`.
+    """
+
+    def __init__(
+        self,
+        channels: int,
+        alpha: float,
+        theta: float | None = None,
+        layer: int | None = None,
+        shared_weights: bool = True,
+        cached: bool = False,
+        add_self_loops: bool = True,
+        normalize: bool = True,
+        fast: bool = True,
+    ):
+        super().__init__()
+        self.channels = _check_count(channels, "channels", 1)
+        if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0.0 <= alpha <= 1.0:
+            raise ValueError(f"GCN2Conv: alpha must be a number in [0, 1] (the weight of the initial residual), got {alpha!r}")
+        if (theta is None) != (layer is None):
+            raise ValueError(f"GCN2Conv: give both theta and layer (beta = log(theta / layer + 1)) or neither, got theta={theta!r}, layer={layer!r}")
+        self.alpha = float(alpha)
+        self.beta = 1.0
+        if theta is not None:
+            layer = _check_count(layer, "layer", 1)
+            if not (isinstance(theta, (int, float)) and math.isfinite(theta) and theta > 0):
+                raise ValueError(f"GCN2Conv: theta must be a positive number, got {theta!r}")
+            self.beta = math.log(theta / layer + 1)
+        self.cached, self.add_self_loops, self.normalize, self.fast = cached, add_self_loops, normalize, fast
+        self.weight1 = nn.Parameter(torch.empty(channels, channels))
+        self.weight2 = None if shared_weights else nn.Parameter(torch.empty(channels, channels))
+        self._cached_a_hat = None
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """Glorot weights (as PyG); clears the cached :math:`\\hat A`."""
+        for w in (self.weight1, self.weight2):
+            if w is not None:
+                _glorot(w)
+        self._cached_a_hat = None
+
+    def _normalized_adjacency(self, x: Tensor, edge_index: Tensor, n: int, edge_weight: Tensor | None, dtype: torch.dtype):
+        if self.cached and self._cached_a_hat is not None:
+            _check_cached(self._cached_a_hat.num_nodes, n, "GCN2Conv")
+            return self._cached_a_hat
+        if self.fast:
+            a_hat = _sparse.gcn_operator(edge_index, n, edge_weight, add_self_loops=self.add_self_loops,
+                                         normalize=self.normalize, dtype=dtype, transpose=_backward_follows(x, self.weight1))
+        elif self.normalize:
+            a_hat = _weighted_sum(*gcn_norm(edge_index, edge_weight, n, False, self.add_self_loops, dtype), n)
+        else:
+            w = edge_weight if edge_weight is not None else torch.ones(edge_index.size(1), dtype=dtype, device=edge_index.device)
+            a_hat = _weighted_sum(edge_index, w.to(dtype), n)
+        if self.cached:
+            self._cached_a_hat = a_hat
+        return a_hat
+
+    def forward(self, x: Tensor, x_0: Tensor, edge_index: Tensor, edge_weight: Tensor | None = None) -> Tensor:
+        _check_x(x, self.channels, "GCN2Conv")
+        if _sparse.is_sparse(x):
+            raise TypeError("GCN2Conv: x must be dense (it is a hidden representation); project sparse input features with a Linear layer first")
+        _check_x(x_0, self.channels, "GCN2Conv (x_0)")
+        if x_0.size(0) != x.size(0):
+            raise ValueError(f"GCN2Conv: x_0 must have one row per node like x ({x.size(0)} rows), got {x_0.size(0)}; "
+                             "x_0 is the initial representation of the same nodes")
+        edge_index, n = check_graph(x, edge_index)
+        if edge_weight is not None:
+            edge_weight = check_edge_weight(edge_weight, edge_index.size(1))
+        a_hat = self._normalized_adjacency(x, edge_index, n, edge_weight, x.dtype)
+        h = (1 - self.alpha) * a_hat(x)  # (1 - alpha) \hat A X
+        h0 = self.alpha * x_0.to(x.dtype)  # alpha X^(0)
+        if self.weight2 is None:
+            h = h + h0
+            return (1 - self.beta) * h + self.beta * (h @ self.weight1)
+        return ((1 - self.beta) * h + self.beta * (h @ self.weight1)) + ((1 - self.beta) * h0 + self.beta * (h0 @ self.weight2))
+
+    def extra_repr(self) -> str:
+        return f"{self.channels}, alpha={self.alpha}, beta={self.beta:.4g}, shared_weights={self.weight2 is None}"
+
+
+class DeepGCN(nn.Module):
+    """A deep graph convolutional network for node classification, with or without skip
+    connections, to separate over-smoothing from the difficulty of training deep networks:
+    an input layer :math:`H^{(0)} = \\mathrm{ReLU}(XW_{\\text{in}} + b)`, ``num_layers``
+    propagation layers, and a linear read-out :math:`H^{(L)}W_{\\text{out}} + b`. The
+    propagation layers are, for :math:`\\ell = 1, \\dots, L`,
+
+    .. math::
+        \\text{none:}\\quad & H^{(\\ell)} = \\mathrm{ReLU}\\big(\\hat A H^{(\\ell-1)} W_\\ell + b_\\ell\\big) \\quad\\text{(plain GCN layers)},\\\\
+        \\text{residual:}\\quad & H^{(\\ell)} = H^{(\\ell-1)} + \\mathrm{ReLU}\\big(\\hat A H^{(\\ell-1)} W_\\ell + b_\\ell\\big),\\\\
+        \\text{initial:}\\quad & H^{(\\ell)} = \\mathrm{ReLU}\\Big(\\big((1-\\alpha)\\hat A H^{(\\ell-1)} + \\alpha H^{(0)}\\big)\\big((1-\\beta_\\ell)I + \\beta_\\ell W_\\ell\\big)\\Big)
+        \\quad\\text{(GCNII)},
+
+    the last one a stack of :class:`GCN2Conv`, with :math:`\\beta_\\ell = \\log(\\theta/\\ell + 1)`; dropout before every layer (on the
+    input too) as in Chen et al. :cite:`chen2020simple`. All three variants share everything
+    but the skip connection.
+
+    Args:
+        in_channels, hidden_channels, out_channels: input features, width of every hidden layer, classes.
+        num_layers: number :math:`L` of propagation layers (the input and read-out layers come on top).
+        residual: ``"none"``, ``"residual"`` or ``"initial"`` (GCNII).
+        dropout: dropout probability before every layer.
+        alpha, theta: GCNII's :math:`\\alpha` and :math:`\\theta` (used by ``"initial"`` only).
+        cached, fast: passed to the propagation layers (``cached=True`` is for one fixed graph).
+
+    Shapes:
+        x: ``(n, F)`` dense or sparse; edge_index: ``(2, E)``; returns logits ``(n, out_channels)``;
+        :meth:`embed` returns ``num_layers + 1`` tensors ``(n, hidden_channels)``.
+
+    Introduced in: 5.3, :doc:`/book/05_models/05_3_4_depth`.
+    """
+
+    RESIDUALS = ("none", "residual", "initial")
+
+    def __init__(self, in_channels: int, hidden_channels: int, out_channels: int, num_layers: int,
+                 residual: Literal["none", "residual", "initial"] = "none", dropout: float = 0.5,
+                 alpha: float = 0.1, theta: float = 0.5, cached: bool = True, fast: bool = True):
+        super().__init__()
+        in_channels = _check_count(in_channels, "in_channels", 1)
+        hidden_channels = _check_count(hidden_channels, "hidden_channels", 1)
+        out_channels = _check_count(out_channels, "out_channels", 1)
+        num_layers = _check_count(num_layers, "num_layers", 1)
+        if residual not in self.RESIDUALS:
+            raise ValueError(f"DeepGCN: residual must be one of {self.RESIDUALS}, got {residual!r}")
+        if not (isinstance(dropout, (int, float)) and 0.0 <= dropout < 1.0):
+            raise ValueError(f"DeepGCN: dropout must be in [0, 1), got {dropout!r}")
+        self.residual, self.dropout = residual, float(dropout)
+        self.lin_in = nn.Linear(in_channels, hidden_channels)
+        if residual == "initial":
+            self.convs = nn.ModuleList(GCN2Conv(hidden_channels, alpha, theta, layer=k + 1, cached=cached, fast=fast)
+                                       for k in range(num_layers))
+        else:
+            self.convs = nn.ModuleList(GCNConv(hidden_channels, hidden_channels, cached=cached, fast=fast) for _ in range(num_layers))
+        self.lin_out = nn.Linear(hidden_channels, out_channels)
+
+    def reset_parameters(self) -> None:
+        reset_submodules(self)
+
+    def embed(self, x: Tensor, edge_index: Tensor) -> list[Tensor]:
+        """The hidden representations :math:`H^{(0)}, \\dots, H^{(L)}` (before the read-out)."""
+        _check_x(x, self.lin_in.in_features, "DeepGCN")
+        x = sparse_dropout(x, self.dropout, self.training) if _sparse.is_sparse(x) else dropout(x, self.dropout, self.training)
+        h0 = F.relu(_linear(self.lin_in, x))
+        hs, h = [h0], h0
+        for conv in self.convs:
+            z = dropout(h, self.dropout, self.training)
+            if self.residual == "initial":
+                h = F.relu(conv(z, h0, edge_index))
+            elif self.residual == "residual":
+                h = h + F.relu(conv(z, edge_index))
+            else:
+                h = F.relu(conv(z, edge_index))
+            hs.append(h)
+        return hs
+
+    def forward(self, x: Tensor, edge_index: Tensor) -> Tensor:
+        h = self.embed(x, edge_index)[-1]
+        return self.lin_out(dropout(h, self.dropout, self.training))
+
+    def param_groups(self, weight_decay: float, conv_weight_decay: float | None = None) -> list[dict]:
+        """``weight_decay`` on the input and output layers, ``conv_weight_decay`` (default the
+        same) on the propagation layers: Chen et al. use 5e-4 and 1e-2 on Cora."""
+        conv_wd = weight_decay if conv_weight_decay is None else conv_weight_decay
+        return [dict(params=list(self.lin_in.parameters()) + list(self.lin_out.parameters()), weight_decay=weight_decay),
+                dict(params=self.convs.parameters(), weight_decay=conv_wd)]
 
 
 # ------------------------------------------------------------------ graph-level models
