@@ -235,15 +235,21 @@ def rotated_digit_figure(image, gcnn, cnn, *, angles: Sequence[float] = tuple(ra
     xs = xs[:, 0].cpu().numpy()
     lim = float(np.abs(maps).max()) or 1.0
 
+    # Laid out to read at phone width (about 390 px) as well as on a desktop: short panel titles, the
+    # caption of the feature maps and the legend in the gap between the rows (the legend wraps
+    # there rather than covering the curves), a thin colour bar, and no fixed width (plotly autosizes).
     fig = make_subplots(rows=2, cols=5, specs=[[{}] * 5, [{"colspan": 5}, None, None, None, None]],
-                        row_heights=[0.42, 0.58], vertical_spacing=0.2, horizontal_spacing=0.025,
-                        subplot_titles=["input x<sub>θ</sub>"] + [f"h = {90 * h}°" for h in range(4)] + [""])
-    fig.add_annotation(text=f"lifting feature map (channel {channel}) at each rotation h", xref="paper", yref="paper",
-                       x=0.6, y=0.555, showarrow=False, font=dict(size=12))
+                        row_heights=[0.38, 0.62], vertical_spacing=0.24, horizontal_spacing=0.02,
+                        subplot_titles=["x<sub>θ</sub>"] + [f"h = {90 * h}°" for h in range(4)] + [""])
+    fig.update_annotations(font_size=11)  # the panel titles: "h = 270°" fits a fifth of a phone screen
+    fig.add_annotation(text=f"lifting feature map (channel {channel}) at rotation h", xref="paper", yref="paper",
+                       x=1.0, xanchor="right", y=0.70, yanchor="top", showarrow=False, font=dict(size=11))
+
     def panels(k):
         return [go.Heatmap(z=xs[k], colorscale="gray_r", zmin=0, zmax=float(xs.max()), showscale=False)] + [
             go.Heatmap(z=maps[k, h], colorscale="RdBu_r", zmin=-lim, zmax=lim, showscale=h == 3,
-                       colorbar=dict(len=0.4, y=0.8, thickness=10)) for h in range(4)]
+                       colorbar=dict(len=0.38, y=1.0, yanchor="top", thickness=8, tickfont=dict(size=9)))
+            for h in range(4)]
 
     for i, trace in enumerate(panels(0)):
         fig.add_trace(trace, row=1, col=i + 1)
@@ -253,7 +259,7 @@ def rotated_digit_figure(image, gcnn, cnn, *, angles: Sequence[float] = tuple(ra
     quarter = [i for i, a in enumerate(angles) if a % 90 == 0]
     fig.add_trace(go.Scatter(x=[angles[i] for i in quarter], y=[deltas["group CNN"][i] for i in quarter], mode="markers",
                              marker=dict(symbol="star", size=11, color=colours["group CNN"]),
-                             name="quarter turns: exactly invariant"), row=2, col=1)
+                             name="quarter turns (exact)"), row=2, col=1)
 
     def current(k):
         return go.Scatter(x=[angles[k]] * 2, y=[deltas["group CNN"][k], deltas["plain CNN"][k]], mode="markers",
@@ -266,11 +272,13 @@ def rotated_digit_figure(image, gcnn, cnn, *, angles: Sequence[float] = tuple(ra
     for c in range(1, 6):
         fig.update_yaxes(autorange="reversed", scaleanchor=f"x{c}", showticklabels=False, row=1, col=c)
         fig.update_xaxes(showticklabels=False, row=1, col=c)
-    fig.update_xaxes(title_text="rotation θ of the input (degrees)", tickvals=list(range(0, 361, 45)), row=2, col=1)
+    fig.update_xaxes(title_text="rotation θ of the input (degrees)", title_font_size=12, tickvals=list(range(0, 361, 90)),
+                     row=2, col=1)
     top = 1.12 * max(float(d.max()) for d in deltas.values())
-    fig.update_yaxes(title_text="change of the logits δ(θ)", range=[0, top], row=2, col=1)
-    fig.update_layout(height=height, margin=dict(l=50, r=20, t=60, b=20),
-                      legend=dict(orientation="h", yanchor="bottom", y=0.47, x=0, bgcolor="rgba(255,255,255,0.7)"))
+    fig.update_yaxes(title_text="change of the logits δ(θ)", title_font_size=12, range=[0, top], row=2, col=1)
+    fig.update_layout(height=height, autosize=True, margin=dict(l=50, r=10, t=40, b=20),
+                      legend=dict(orientation="h", yanchor="bottom", y=0.48, x=0, font=dict(size=11),
+                                  bgcolor="rgba(255,255,255,0.7)"))
     return fig
 
 

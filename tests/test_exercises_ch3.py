@@ -131,7 +131,11 @@ WRONG = {
     "3.5.2": [lambda f: (lambda x: sum(f(act_on_image(g, x)) for g in DihedralGroup(4).elements())),
               lambda f: (lambda x: sum(f(torch.rot90(x, k)) for k in range(4)) / 4)],
     "3.5.3": [lambda w, reps: sum(r @ w for r in reps) / len(reps), lambda w, reps: sum(r.T @ w @ r for r in reps),
-              lambda w, reps: (w + w.T) / 2],
+              lambda w, reps: (w + w.T) / 2,
+              # equivariant, idempotent and trace-preserving, but it keeps only the multiple of the identity
+              lambda w, reps: torch.trace(w) / w.shape[0] * torch.eye(w.shape[0], dtype=w.dtype),
+              # averaged over half of the group only
+              lambda w, reps: sum(r.T @ w @ r for r in reps[: len(reps) // 2]) / (len(reps) // 2)],
 }
 
 

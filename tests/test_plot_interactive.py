@@ -80,6 +80,12 @@ def test_rotated_digit_figure():
     assert delta_c[[angles.index(90), angles.index(180)]].min() > 1e-3  # the plain CNN changes
     assert _array(data["data"][7]["x"]).tolist() == [0, 90, 180, 270, 360]  # the marks
     assert _array(frame["data"][5]["x"]).tolist() == [90, 90]  # the current angle
+    # readable at phone width (checked by screenshots at 390 and 1280 px): no fixed width, short panel
+    # titles, and the legend in the gap between the image row and the curves rather than over either
+    layout = fig.layout
+    assert layout.width is None and layout.autosize
+    assert max(len(a.text) for a in layout.annotations if a.text.startswith("h = ")) <= 8
+    assert layout.yaxis6.domain[1] <= layout.legend.y < layout.yaxis.domain[0]
 
 
 def test_rotated_digit_figure_rejects_bad_input():

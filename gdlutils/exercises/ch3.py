@@ -432,4 +432,11 @@ def _check_3_5_3(project_equivariant) -> str:
         _fail_if(not math.isclose(float(torch.trace(pw)), float(torch.trace(w)), rel_tol=1e-9, abs_tol=1e-9),
                  f"{name}: the trace changed; averaging conjugates rho(g)^-1 W rho(g) keeps it (did you average, with "
                  "the same number of terms as group elements?)")
+        # equivariant, idempotent and trace-preserving maps are not all the Reynolds projection (e.g. W -> tr(W)/d I):
+        # the projection keeps every equivariant component of W, so it must equal the group average itself
+        ref = sum(torch.linalg.inv(r) @ w @ r for r in reps) / len(reps)
+        _fail_if(not torch.allclose(pw, ref, atol=1e-9),
+                 f"{name}: your matrix is equivariant but is not the average of rho(g)^-1 W rho(g) over the group: "
+                 "the projection must keep every equivariant part of W (for the shifts, a whole circulant), not only "
+                 "some of it")
     return "Equivariant, idempotent: the Reynolds projection."
