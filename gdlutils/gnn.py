@@ -206,6 +206,19 @@ def _weighted_sum(edge_index: Tensor, weight: Tensor, num_nodes: int) -> Callabl
     return aggregate
 
 
+def _gcn_propagator(edge_index: Tensor, num_nodes: int, edge_weight: Tensor | None, improved: bool, add_self_loops: bool,
+                    normalize: bool, fast: bool, dtype: torch.dtype | None, transpose: bool) -> Callable[[Tensor], Tensor]:
+    """:math:`H \\mapsto \\hat A H` for GCN-style layers: the CSR fast path, or the readable
+    ``gcn_norm`` + weighted sum (``edge_index`` must have been validated)."""
+    if fast:
+        return _sparse.gcn_operator(edge_index, num_nodes, edge_weight, improved=improved, add_self_loops=add_self_loops,
+                                    normalize=normalize, dtype=dtype, transpose=transpose)
+    if normalize:
+        return _weighted_sum(*gcn_norm(edge_index, edge_weight, num_nodes, improved, add_self_loops, dtype), num_nodes)
+    w = edge_weight if edge_weight is not None else torch.ones(edge_index.size(1), dtype=dtype, device=edge_index.device)
+    return _weighted_sum(edge_index, w.to(dtype), num_nodes)
+
+
 class GCNConv(nn.Module):
     """Graph convolution of Kipf and Welling :cite:`kipf2017semi`:
 
@@ -265,16 +278,8 @@ class GCNConv(nn.Module):
         if self.cached and self._cached_a_hat is not None:
             _check_cached(self._cached_a_hat.num_nodes, num_nodes, "GCNConv")
             return self._cached_a_hat
-        if self.fast:
-            a_hat = _sparse.gcn_operator(
-                edge_index, num_nodes, edge_weight, improved=self.improved, add_self_loops=self.add_self_loops,
-                normalize=self.normalize, dtype=dtype, transpose=_backward_follows(self.lin.weight),
-            )
-        elif self.normalize:
-            a_hat = _weighted_sum(*gcn_norm(edge_index, edge_weight, num_nodes, self.improved, self.add_self_loops, dtype), num_nodes)
-        else:
-            w = edge_weight if edge_weight is not None else torch.ones(edge_index.size(1), dtype=dtype, device=edge_index.device)
-            a_hat = _weighted_sum(edge_index, w.to(dtype), num_nodes)
+        a_hat = _gcn_propagator(edge_index, num_nodes, edge_weight, self.improved, self.add_self_loops, self.normalize,
+                                self.fast, dtype, transpose=_backward_follows(self.lin.weight))
         if self.cached:
             self._cached_a_hat = a_hat
         return a_hat
@@ -818,14 +823,8 @@ class GCN2Conv(nn.Module):
         if self.cached and self._cached_a_hat is not None:
             _check_cached(self._cached_a_hat.num_nodes, n, "GCN2Conv")
             return self._cached_a_hat
-        if self.fast:
-            a_hat = _sparse.gcn_operator(edge_index, n, edge_weight, add_self_loops=self.add_self_loops,
-                                         normalize=self.normalize, dtype=dtype, transpose=_backward_follows(x, self.weight1))
-        elif self.normalize:
-            a_hat = _weighted_sum(*gcn_norm(edge_index, edge_weight, n, False, self.add_self_loops, dtype), n)
-        else:
-            w = edge_weight if edge_weight is not None else torch.ones(edge_index.size(1), dtype=dtype, device=edge_index.device)
-            a_hat = _weighted_sum(edge_index, w.to(dtype), n)
+        a_hat = _gcn_propagator(edge_index, n, edge_weight, False, self.add_self_loops, self.normalize,
+                                self.fast, dtype, transpose=_backward_follows(x, self.weight1))
         if self.cached:
             self._cached_a_hat = a_hat
         return a_hat
