@@ -29,9 +29,9 @@ import scipy.stats
 import torch
 from torch import Tensor, nn
 
-from gdlutils import _sparse
+from gdlutils.gnn import _backward_follows, _gcn_propagator
 from gdlutils.graphs import _check_count, check_edge_weight
-from gdlutils.message_passing import check_graph, gcn_norm, propagate
+from gdlutils.message_passing import check_graph
 
 __all__ = [
     "Interactions",
@@ -240,15 +240,10 @@ class LGConv(nn.Module):
         return self._operator(edge_index, n, edge_weight, x)(x)
 
     def _operator(self, edge_index: Tensor, n: int, edge_weight: Tensor | None, x: Tensor):
-        """:math:`D^{-1/2}AD^{-1/2}` as a function :math:`H \\mapsto D^{-1/2}AD^{-1/2}H` (inputs validated)."""
-        if self.fast:
-            return _sparse.gcn_operator(edge_index, n, edge_weight, add_self_loops=False, normalize=self.normalize,
-                                        dtype=x.dtype, transpose=torch.is_grad_enabled() and x.requires_grad)
-        if self.normalize:
-            edge_index, edge_weight = gcn_norm(edge_index, edge_weight, n, add_self_loops=False, dtype=x.dtype)
-        if edge_weight is None:
-            return lambda h: propagate(h, edge_index, aggr="sum", num_nodes=n)
-        return lambda h: propagate(h, edge_index, lambda x_i, x_j, w: w.unsqueeze(-1) * x_j, "sum", edge_attr=edge_weight, num_nodes=n)
+        """:math:`D^{-1/2}AD^{-1/2}` as a function :math:`H \\mapsto D^{-1/2}AD^{-1/2}H` (inputs validated):
+        GCN's propagator without self-loops."""
+        return _gcn_propagator(edge_index, n, edge_weight, improved=False, add_self_loops=False, normalize=self.normalize,
+                               fast=self.fast, dtype=x.dtype, transpose=_backward_follows(x))
 
     def extra_repr(self) -> str:
         return f"normalize={self.normalize}, fast={self.fast}"
