@@ -39,6 +39,8 @@ from typing import Literal
 import torch
 from torch import Tensor, nn
 
+from gdlutils.utils import _check_seed
+
 __all__ = [
     "RNN",
     "GRU",
@@ -63,11 +65,6 @@ def _check_positive_int(value, name: str, minimum: int = 1) -> int:
     if value < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {value}")
     return value
-
-
-def _check_seed(seed) -> None:
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
-        raise TypeError(f"seed must be an int or None, got {type(seed).__name__}")
 
 
 def _generator(seed: int | None) -> torch.Generator:

@@ -33,6 +33,7 @@ from torch import Tensor, nn
 from gdlutils.graphs import _check_count, check_edge_index
 from gdlutils.message_passing import remove_self_loops, scatter
 from gdlutils.spectral import ChebConv, ScaledLaplacian, _ChebBasis, scaled_laplacian
+from gdlutils.utils import _check_seed
 
 __all__ = [
     "Chickenpox",
@@ -64,11 +65,6 @@ def _check_float(x, name: str, dims: tuple[int, ...], shape_text: str) -> Tensor
     if not bool(torch.isfinite(x).all()):
         raise ValueError(f"{name} holds NaN or infinite values; the series must be finite")
     return x
-
-
-def _check_seed(seed) -> None:
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
-        raise TypeError(f"seed must be an int or None, got {type(seed).__name__}")
 
 
 # ------------------------------------------------------------------------------------ data

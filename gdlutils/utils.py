@@ -30,6 +30,12 @@ def seed_everything(seed: int = 0) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
 
 
+def _check_seed(seed) -> None:
+    """The ``seed: int | None`` argument of functions that draw (house rule): refuse anything else."""
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+        raise TypeError(f"seed must be an int or None, got {type(seed).__name__}")
+
+
 def get_device(prefer: str | None = None) -> torch.device:
     """The device to compute on: ``prefer`` if given, else CUDA when available, else CPU.
 
