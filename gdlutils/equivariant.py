@@ -43,6 +43,7 @@ from torch import Tensor, nn
 
 from gdlutils import _fast_equivariant as _fast
 from gdlutils.message_passing import check_graph, scatter
+from gdlutils.utils import reset_submodules
 
 __all__ = [
     "EGNNConv",
@@ -142,9 +143,7 @@ class EGNNConv(nn.Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        for m in self.modules():
-            if isinstance(m, nn.Linear):
-                m.reset_parameters()
+        reset_submodules(self)
         _small_init(self.phi_x[-1])
 
     def _check(self, h, x, edge_index, edge_attr, vel) -> tuple[Tensor, int]:
@@ -378,9 +377,7 @@ class NBodyGNN(nn.Module):
         self.decoder = nn.Sequential(nn.Linear(hid, hid), nn.SiLU(), nn.Linear(hid, 3))
 
     def reset_parameters(self) -> None:
-        for m in self.modules():
-            if isinstance(m, nn.Linear):
-                m.reset_parameters()
+        reset_submodules(self)
 
     def forward(self, loc: Tensor, vel: Tensor, charges: Tensor) -> Tensor:
         _check_nbody(loc, vel, charges, "NBodyGNN")
@@ -423,9 +420,7 @@ class NBodyRadialField(nn.Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        for m in self.modules():
-            if isinstance(m, nn.Linear):
-                m.reset_parameters()
+        reset_submodules(self)
         for phi in self.phi:
             _small_init(phi[2])
 

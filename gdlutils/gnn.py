@@ -628,9 +628,7 @@ class MPNNConv(nn.Module):
         self.update_mlp = mlp([in_channels + hidden, hidden, out_channels])
 
     def reset_parameters(self) -> None:
-        for m in self.modules():
-            if isinstance(m, nn.Linear):
-                m.reset_parameters()
+        reset_submodules(self)
 
     def forward(self, x: Tensor, edge_index: Tensor, edge_attr: Tensor | None = None) -> Tensor:
         _check_x(x, self.in_channels, "MPNNConv")

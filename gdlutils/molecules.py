@@ -36,6 +36,7 @@ import torch
 from torch import Tensor, nn
 
 from gdlutils.gnn import MPNNConv, batch_graphs, global_pool, mlp
+from gdlutils.utils import reset_submodules
 
 __all__ = [
     "require_rdkit",
@@ -408,9 +409,10 @@ class MoleculeRegressor(nn.Module):
         self.head = mlp([hidden, hidden, 1])
 
     def reset_parameters(self) -> None:
-        for m in self.modules():
-            if isinstance(m, nn.Linear):
-                m.reset_parameters()
+        self.embed.reset_parameters()
+        for conv in self.convs:
+            conv.reset_parameters()
+        reset_submodules(self.head)
 
     def extra_repr(self) -> str:
         return f"in_channels={self.in_channels}, hidden={self.hidden}, edge_dim={self.edge_dim}, num_layers={self.num_layers}, readout={self.readout!r}"
