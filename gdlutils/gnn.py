@@ -30,7 +30,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from gdlutils import _sparse
-from gdlutils.graphs import _check_count, check_edge_weight
+from gdlutils.graphs import _check_count, check_edge_weight, degree
 from gdlutils.message_passing import (
     _check_reduce,
     check_graph,
@@ -1221,7 +1221,7 @@ def attention_entropy(alpha: Tensor, edge_index: Tensor, num_nodes: int | None =
         raise ValueError("alpha must hold finite non-negative attention weights (a softmax over each node's incoming edges)")
     dst = edge_index[1]
     total = scatter(alpha, dst, dim_size=n, reduce="sum")
-    has_edges = scatter(torch.ones_like(dst, dtype=alpha.dtype), dst, dim_size=n, reduce="sum") > 0
+    has_edges = degree(dst, n) > 0
     if has_edges.any() and not torch.allclose(total[has_edges], torch.ones_like(total[has_edges]), atol=1e-4):
         raise ValueError("alpha must sum to 1 over the edges into each node (normalised attention), it does not; "
                          "pass the coefficients returned by GATConv(..., return_attention_weights=True)")
